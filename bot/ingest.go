@@ -1,0 +1,232 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/rs/zerolog"
+
+	"clubbot/bot/zalo"
+	"clubbot/store"
+)
+
+// MaxWebhookBody caps a webhook body (CONTRACT.md: 413 over 1 MiB). Real events are a few
+// hundred bytes; the cap keeps a misbehaving client from filling memory.
+const MaxWebhookBody = 1 << 20
+
+// maxCommitGroup bounds how many events share one bbolt transaction: large enough that a
+// burst costs one fsync, small enough that the first request in a group is not kept waiting.
+const maxCommitGroup = 512
+
+type commitReq struct {
+	ev   store.InboxEvent
+	done chan commitRes
+}
+
+type commitRes struct {
+	app store.Appended
+	err error
+}
+
+// Ingest receives webhook events, verifies and records them durably, and hands new ones to
+// the worker. One committer goroutine drains a channel so concurrent requests share one
+// transaction and one fsync (ARCHITECTURE rule 1).
+type Ingest struct {
+	appID, oaSecret, oaID string
+	db                    *store.DB
+	log                   zerolog.Logger
+	m                     *Metrics
+	now                   func() time.Time
+	reqs                  chan commitReq
+	notify                func([]store.InboxEvent)
+	stopped               chan struct{}
+}
+
+// NewIngest builds the ingest side; notify is called (from the committer goroutine) with
+// every newly recorded event, in sequence order.
+func NewIngest(appID, oaSecret, oaID string, db *store.DB, log zerolog.Logger, m *Metrics, now func() time.Time, notify func([]store.InboxEvent)) *Ingest {
+	return &Ingest{appID: appID, oaSecret: oaSecret, oaID: oaID, db: db, log: log, m: m, now: now,
+		reqs: make(chan commitReq, 4096), notify: notify, stopped: make(chan struct{})}
+}
+
+// Run commits queued events until ctx is done and the queue is drained. Requests already
+// accepted are answered before it returns (graceful shutdown finishes in-flight work).
+func (in *Ingest) Run(ctx context.Context) {
+	defer close(in.stopped)
+	batch := make([]commitReq, 0, maxCommitGroup)
+	for {
+		select {
+		case r := <-in.reqs:
+			batch = append(batch[:0], r)
+		drain:
+			for len(batch) < maxCommitGroup {
+				select {
+				case r := <-in.reqs:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			in.commit(batch)
+		case <-ctx.Done():
+			for {
+				select {
+				case r := <-in.reqs:
+					in.commit([]commitReq{r})
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (in *Ingest) commit(batch []commitReq) {
+	evs := make([]store.InboxEvent, len(batch))
+	for i, r := range batch {
+		evs[i] = r.ev
+	}
+	res, err := in.db.AppendInbox(evs)
+	in.m.CommitGroup.Observe(float64(len(batch)))
+	var fresh []store.InboxEvent
+	for i, r := range batch {
+		if err != nil {
+			r.done <- commitRes{err: err}
+			continue
+		}
+		r.done <- commitRes{app: res[i]}
+		if !res[i].Duplicate {
+			e := evs[i]
+			e.Seq = res[i].Seq
+			fresh = append(fresh, e)
+		}
+	}
+	if len(fresh) > 0 && in.notify != nil {
+		in.notify(fresh)
+	}
+}
+
+// record queues one event for the committer and waits for the durable outcome.
+func (in *Ingest) record(ctx context.Context, ev store.InboxEvent) (store.Appended, error) {
+	done := make(chan commitRes, 1)
+	select {
+	case in.reqs <- commitReq{ev: ev, done: done}:
+	case <-in.stopped:
+		return store.Appended{}, errors.New("ingest stopped")
+	case <-ctx.Done():
+		return store.Appended{}, ctx.Err()
+	}
+	// Once queued, the committer answers; only if it stopped in between is the event unrecorded.
+	select {
+	case r := <-done:
+		return r.app, r.err
+	case <-in.stopped:
+		select {
+		case r := <-done:
+			return r.app, r.err
+		default:
+			return store.Appended{}, errors.New("ingest stopped")
+		}
+	}
+}
+
+// Handle is the gin handler of POST /webhook/zalo (CONTRACT.md): size cap → signature →
+// parse → dedup → durable inbox → 200.
+func (in *Ingest) Handle(c *gin.Context) {
+	log := reqLogger(c, in.log)
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxWebhookBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			in.m.Rejected.WithLabelValues("too_large").Inc()
+			c.JSON(http.StatusRequestEntityTooLarge, gin.H{"error": "body over 1 MiB"})
+			return
+		}
+		in.m.Rejected.WithLabelValues("read").Inc()
+		c.JSON(http.StatusBadRequest, gin.H{"error": "cannot read body"})
+		return
+	}
+	sig := c.GetHeader(zalo.SignatureHeader)
+	// Zalo's URL-save probe: an unsigned {} gets 200 and records nothing (API.md §2.1).
+	if sig == "" && bytes.Equal(bytes.TrimSpace(body), []byte("{}")) {
+		in.m.Rejected.WithLabelValues("probe").Inc()
+		c.JSON(http.StatusOK, gin.H{"ok": true})
+		return
+	}
+	if !json.Valid(body) {
+		in.m.Rejected.WithLabelValues("not_json").Inc()
+		c.JSON(http.StatusBadRequest, gin.H{"error": "body is not JSON"})
+		return
+	}
+	if !zalo.Verify(in.appID, in.oaSecret, body, sig) {
+		reason := "bad_signature"
+		if sig == "" {
+			reason = "no_signature"
+		}
+		in.m.Rejected.WithLabelValues(reason).Inc()
+		log.Warn().Str("reason", reason).Msg("webhook rejected")
+		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid signature"})
+		return
+	}
+	ev, err := ParseEvent(body)
+	if err != nil {
+		in.m.Rejected.WithLabelValues("bad_event").Inc()
+		c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+		return
+	}
+	if in.oaID != "" {
+		if oa := ev.OA(); oa != "" && oa != in.oaID {
+			log.Warn().Str("event", ev.EventName).Msg("event for another OA id")
+		}
+	}
+	in.m.Received.WithLabelValues(metricEventName(ev.EventName)).Inc()
+	rec := store.InboxEvent{Key: ev.DedupKey(), EventName: ev.EventName, UserID: ev.User(), Raw: body,
+		ReceivedAt: in.now(), ReqID: c.GetString(ctxReqID)}
+	app, err := in.record(c.Request.Context(), rec)
+	if err != nil {
+		in.m.Rejected.WithLabelValues("store").Inc()
+		log.Error().Err(err).Msg("webhook event not recorded")
+		// Not recorded: a non-200 makes Zalo deliver it again.
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "not recorded, retry"})
+		return
+	}
+	l := log.Info().Str("event", ev.EventName).Str("msg_id", ev.Message.MsgID).Uint64("seq", app.Seq)
+	if app.Duplicate {
+		in.m.Duplicates.Inc()
+		l.Bool("duplicate", true).Msg("webhook duplicate")
+		c.JSON(http.StatusOK, gin.H{"ok": true, "duplicate": true})
+		return
+	}
+	l.Msg("webhook recorded")
+	c.JSON(http.StatusOK, gin.H{"ok": true})
+}
+
+// OA returns the OA id the event names (API.md §2.4), or "".
+func (e *Event) OA() string {
+	switch {
+	case e.OAID != "":
+		return e.OAID
+	case len(e.EventName) > 5 && e.EventName[:5] == "user_" && e.EventName != "user_received_message" && e.EventName != "user_seen_message":
+		return e.Recipient.ID
+	}
+	return e.Sender.ID
+}
+
+// metricEventName keeps the label set bounded: unknown names are counted as "other".
+func metricEventName(n string) string {
+	switch n {
+	case "user_send_text", "user_send_image", "user_send_file", "user_send_location", "user_send_link",
+		"user_send_sticker", "user_send_audio", "user_send_video", "user_send_gif", "user_send_business_card",
+		"follow", "unfollow", "user_submit_info", "user_click_chatnow", "user_received_message",
+		"user_seen_message", "user_reacted_message", "oa_send_text", "oa_send_image", "oa_send_list",
+		"oa_send_file", "oa_send_template":
+		return n
+	}
+	return "other"
+}

@@ -1,0 +1,97 @@
+package bot
+
+import (
+	"sort"
+	"time"
+
+	"clubbot/club"
+	"clubbot/store"
+)
+
+// monthStatus is the current month's reporting picture for a province (all when empty).
+type monthStatus struct {
+	Clubs      []club.Club
+	Reported   map[string]bool
+	Attendance int64
+}
+
+func monthOf(now time.Time) (first, next string) {
+	y, m, _ := now.Date()
+	f := time.Date(y, m, 1, 0, 0, 0, 0, now.Location())
+	return f.Format("2006-01-02"), f.AddDate(0, 1, 0).Format("2006-01-02")
+}
+
+// status reads a province's clubs and the reports whose meeting date lies in this month.
+func status(tx *store.Tx, province string, now time.Time) (monthStatus, error) {
+	st := monthStatus{Reported: map[string]bool{}}
+	var err error
+	if st.Clubs, err = tx.Clubs(province); err != nil {
+		return st, err
+	}
+	first, next := monthOf(now)
+	latest := map[string]club.Report{} // the last report per club this month
+	err = tx.Reports(func(r club.Report) bool {
+		if (province == "" || r.Province == province) && r.MeetingDate >= first && r.MeetingDate < next {
+			st.Reported[r.ClubCode] = true
+			latest[r.ClubCode] = r
+		}
+		return true
+	})
+	for _, r := range latest {
+		if a, ok := r.Answers["attendance_total"]; ok && a.Number != nil {
+			st.Attendance += *a.Number
+		}
+	}
+	return st, err
+}
+
+func (cv *Conversations) provinceLabel(code string) string {
+	if code == "" {
+		return "Toàn quốc"
+	}
+	return cv.Provinces.Name(code)
+}
+
+// summary answers an officer's "tổng hợp" with this month's figures for their province.
+func (cv *Conversations) summary(tx *store.Tx, u *club.User, out *outbuf, now time.Time) error {
+	st, err := status(tx, u.Province, now)
+	if err != nil {
+		return err
+	}
+	n, rep := len(st.Clubs), len(st.Reported)
+	pct, avg := 0, int64(0)
+	if n > 0 {
+		pct = rep * 100 / n
+	}
+	if rep > 0 {
+		avg = st.Attendance / int64(rep)
+	}
+	out.text(cv.Messages.Render("summary", map[string]any{"Province": cv.provinceLabel(u.Province),
+		"Month": now.Format("01/2006"), "Total": n, "Reported": rep, "Percent": pct, "Attendance": st.Attendance, "Avg": avg}))
+	return nil
+}
+
+// maxListed bounds the clubs named in one message: a phone screen, not a spreadsheet.
+const maxListed = 30
+
+// missing answers "chưa báo cáo": the province's clubs with no report this month.
+func (cv *Conversations) missing(tx *store.Tx, u *club.User, out *outbuf, now time.Time) error {
+	st, err := status(tx, u.Province, now)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, c := range st.Clubs {
+		if !st.Reported[c.Code] {
+			names = append(names, c.Name+" ("+c.Commune+")")
+		}
+	}
+	sort.Strings(names)
+	missing := len(names)
+	if len(names) > maxListed {
+		names = append(names[:maxListed], "…")
+	}
+	out.text(cv.Messages.Render("not_reported", map[string]any{"Province": cv.provinceLabel(u.Province),
+		"Month": now.Format("01/2006"), "Clubs": names, "Total": len(st.Clubs), "Missing": missing}))
+	return nil
+}

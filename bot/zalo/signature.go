@@ -1,0 +1,60 @@
+// Package zalo is the client side of the Zalo Official Account Open API: the webhook
+// signature, sending messages, token refresh and error classification
+// (shared/zalo/API.md).
+package zalo
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+)
+
+// SignatureHeader is the header that carries a webhook event's signature.
+const SignatureHeader = "X-ZEvent-Signature"
+
+// Sign returns the lowercase hex mac of a webhook body:
+// SHA-256(app_id ‖ raw body ‖ body.timestamp ‖ OA secret key). It is plain SHA-256 of the
+// concatenation, not HMAC (API.md §3.1).
+func Sign(appID, oaSecretKey string, body []byte, timestamp string) string {
+	h := sha256.New()
+	h.Write([]byte(appID))
+	h.Write(body)
+	h.Write([]byte(timestamp))
+	h.Write([]byte(oaSecretKey))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// BodyTimestamp extracts the "timestamp" field of a raw event body, accepting a string or
+// a number (mock servers send numbers). ok is false when the body is not a JSON object or
+// has no timestamp.
+func BodyTimestamp(body []byte) (ts string, ok bool) {
+	var env struct {
+		Timestamp json.RawMessage `json:"timestamp"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil || len(env.Timestamp) == 0 {
+		return "", false
+	}
+	ts = strings.Trim(string(env.Timestamp), `"`)
+	if ts == "" || ts == "null" {
+		return "", false
+	}
+	return ts, true
+}
+
+// Verify reports whether header (the X-ZEvent-Signature value, "mac=<hex>") is a valid
+// signature of body. The body is hashed exactly as received: re-serialising or normalising
+// Vietnamese text would change the bytes (API.md §3.3).
+func Verify(appID, oaSecretKey string, body []byte, header string) bool {
+	got, ok := strings.CutPrefix(strings.TrimSpace(header), "mac=")
+	if !ok || len(got) != 64 {
+		return false
+	}
+	ts, ok := BodyTimestamp(body)
+	if !ok {
+		return false
+	}
+	want := Sign(appID, oaSecretKey, body, ts)
+	return subtle.ConstantTimeCompare([]byte(strings.ToLower(got)), []byte(want)) == 1
+}

@@ -1,0 +1,75 @@
+// Package club holds clubbot's domain: provinces, clubs, officers, the Zalo users linked to
+// them and meeting reports. It imports no I/O package; the store persists these types.
+package club
+
+import (
+	"time"
+
+	"clubbot/flows"
+)
+
+// Roles a linked Zalo user can have.
+const (
+	RoleChair   = "chair"
+	RoleOfficer = "officer"
+	RoleAdmin   = "admin"
+)
+
+// Club is one Intergenerational Self-Help Club, keyed by its code.
+type Club struct {
+	Code       string    `json:"code"`
+	Name       string    `json:"name"`
+	Province   string    `json:"province"` // code of one of the 34 units
+	Commune    string    `json:"commune"`
+	Village    string    `json:"village,omitempty"`
+	ChairName  string    `json:"chair_name"`
+	ChairPhone string    `json:"chair_phone"` // normalised, see NormalizePhone
+	Members    int       `json:"members,omitempty"`
+	FoundedOn  string    `json:"founded_on,omitempty"` // YYYY-MM-DD
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// Officer is a province officer or an admin of the Association, keyed by phone.
+type Officer struct {
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	Province string `json:"province,omitempty"` // empty for a national admin
+	Role     string `json:"role"`               // RoleOfficer or RoleAdmin
+}
+
+// User is a Zalo user who has written to or followed the OA, keyed by the OA-scoped id
+// (API.md §1: replies go to that id, never to user_id_by_app).
+type User struct {
+	ID          string    `json:"id"`
+	IDByApp     string    `json:"id_by_app,omitempty"`
+	Name        string    `json:"name,omitempty"`
+	Phone       string    `json:"phone,omitempty"`
+	Role        string    `json:"role,omitempty"` // empty until linked
+	ClubCode    string    `json:"club,omitempty"`
+	Province    string    `json:"province,omitempty"`
+	Following   bool      `json:"following"`
+	Active      bool      `json:"active"` // the link is active; unfollow clears it, history stays
+	LinkedAt    time.Time `json:"linked_at,omitzero"`
+	LastInbound time.Time `json:"last_inbound,omitzero"` // the interaction window starts here
+	FirstSeen   time.Time `json:"first_seen,omitzero"`
+	FailedLinks int       `json:"failed_links,omitempty"`
+}
+
+// Linked reports whether the user is an active chair, officer or admin.
+func (u User) Linked() bool { return u.Active && u.Role != "" }
+
+// Report is one confirmed meeting report. Answers are keyed by the flow's stable step names,
+// so exports keep their columns across template revisions.
+type Report struct {
+	ID           uint64                  `json:"id"`
+	ClubCode     string                  `json:"club"`
+	Province     string                  `json:"province"`
+	Commune      string                  `json:"commune,omitempty"`
+	FlowID       string                  `json:"flow_id"`
+	FlowRevision int                     `json:"flow_revision"`
+	MeetingDate  string                  `json:"meeting_date,omitempty"` // YYYY-MM-DD; empty when no meeting was held
+	Held         bool                    `json:"held"`
+	Answers      map[string]flows.Answer `json:"answers"`
+	ReporterID   string                  `json:"reporter_id"`
+	CreatedAt    time.Time               `json:"created_at"`
+}

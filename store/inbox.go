@@ -1,0 +1,114 @@
+package store
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// InboxEvent is a raw webhook event as received, with what ingest derived from it.
+type InboxEvent struct {
+	Seq        uint64    `json:"seq"`
+	Key        string    `json:"key"`        // dedup key (event name + message id, or a fallback)
+	EventName  string    `json:"event_name"` // as sent by Zalo
+	UserID     string    `json:"user_id"`    // OA-scoped user id, or "" (ordering key)
+	Raw        []byte    `json:"raw"`        // the body exactly as received
+	ReceivedAt time.Time `json:"received_at"`
+	ReqID      string    `json:"req_id,omitempty"`
+}
+
+// Appended is the outcome of recording one event.
+type Appended struct {
+	Seq       uint64
+	Duplicate bool // the key was already recorded; nothing was written
+}
+
+// AppendInbox records events in one transaction (one fsync for the whole group, ARCHITECTURE
+// rule 1): each new key gets a sequence number and a pending mark; a key seen before is
+// reported as a duplicate with the sequence of its first delivery.
+func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
+	out := make([]Appended, len(evs))
+	err := db.Update(func(tx *Tx) error {
+		ev, pend, dd := tx.tx.Bucket(bEvents), tx.tx.Bucket(bPending), tx.tx.Bucket(bDedup)
+		inBatch := map[string]uint64{}
+		for i := range evs {
+			e := evs[i]
+			if e.Key != "" {
+				if v := dd.Get([]byte(e.Key)); v != nil {
+					out[i] = Appended{Seq: binary.BigEndian.Uint64(v), Duplicate: true}
+					continue
+				}
+				if s, ok := inBatch[e.Key]; ok {
+					out[i] = Appended{Seq: s, Duplicate: true}
+					continue
+				}
+			}
+			seq, err := ev.NextSequence()
+			if err != nil {
+				return err
+			}
+			e.Seq = seq
+			k := u64(seq)
+			if err := putJSON(ev, k, e); err != nil {
+				return err
+			}
+			if err := pend.Put(k, nil); err != nil {
+				return err
+			}
+			if e.Key != "" {
+				if err := dd.Put([]byte(e.Key), k); err != nil {
+					return err
+				}
+				inBatch[e.Key] = seq
+			}
+			out[i] = Appended{Seq: seq}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PendingInbox returns the events received but not yet processed, oldest first. The worker
+// calls it at start-up to finish what a crash left.
+func (db *DB) PendingInbox() ([]InboxEvent, error) {
+	var out []InboxEvent
+	err := db.View(func(tx *Tx) error {
+		ev := tx.tx.Bucket(bEvents)
+		return tx.tx.Bucket(bPending).ForEach(func(k, _ []byte) error {
+			var e InboxEvent
+			if err := getJSON(ev, k, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// InboxEvent returns event seq and whether it is still pending.
+func (tx *Tx) InboxEvent(seq uint64) (InboxEvent, bool, error) {
+	var e InboxEvent
+	if err := getJSON(tx.tx.Bucket(bEvents), u64(seq), &e); err != nil {
+		return e, false, err
+	}
+	return e, tx.tx.Bucket(bPending).Get(u64(seq)) != nil, nil
+}
+
+// MarkProcessed removes event seq from the pending set. Called in the same transaction as
+// the event's effects, so an event is processed exactly once even across crashes.
+func (tx *Tx) MarkProcessed(seq uint64) error {
+	return tx.tx.Bucket(bPending).Delete(u64(seq))
+}
+
+// InboxStats counts recorded and pending events.
+func (db *DB) InboxStats() (total, pending int, err error) {
+	err = db.View(func(tx *Tx) error {
+		total = tx.tx.Bucket(bEvents).Stats().KeyN
+		pending = tx.tx.Bucket(bPending).Stats().KeyN
+		return nil
+	})
+	return
+}

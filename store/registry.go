@@ -1,0 +1,176 @@
+package store
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"clubbot/club"
+)
+
+// User returns a Zalo user; ok is false if the user never wrote or followed.
+func (tx *Tx) User(id string) (club.User, bool, error) {
+	var u club.User
+	err := getJSON(tx.tx.Bucket(bUsers), []byte(id), &u)
+	if errors.Is(err, ErrNotFound) {
+		return club.User{ID: id}, false, nil
+	}
+	return u, err == nil, err
+}
+
+// PutUser saves a Zalo user.
+func (tx *Tx) PutUser(u club.User) error { return putJSON(tx.tx.Bucket(bUsers), []byte(u.ID), u) }
+
+// Users returns every known Zalo user.
+func (db *DB) Users() ([]club.User, error) {
+	var out []club.User
+	err := db.View(func(tx *Tx) error {
+		return tx.tx.Bucket(bUsers).ForEach(func(k, _ []byte) error {
+			var u club.User
+			if err := getJSON(tx.tx.Bucket(bUsers), k, &u); err != nil {
+				return err
+			}
+			out = append(out, u)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Club returns a club by code.
+func (tx *Tx) Club(code string) (club.Club, bool, error) {
+	var c club.Club
+	err := getJSON(tx.tx.Bucket(bClubs), []byte(strings.ToUpper(code)), &c)
+	if errors.Is(err, ErrNotFound) {
+		return c, false, nil
+	}
+	return c, err == nil, err
+}
+
+// ClubByChairPhone returns the club whose chairperson has this (normalised) phone.
+func (tx *Tx) ClubByChairPhone(phone string) (club.Club, bool, error) {
+	code := tx.tx.Bucket(bChairPhones).Get([]byte(phone))
+	if code == nil {
+		return club.Club{}, false, nil
+	}
+	return tx.Club(string(code))
+}
+
+// OfficerByPhone returns the officer or admin with this (normalised) phone.
+func (tx *Tx) OfficerByPhone(phone string) (club.Officer, bool, error) {
+	var o club.Officer
+	err := getJSON(tx.tx.Bucket(bOfficers), []byte(phone), &o)
+	if errors.Is(err, ErrNotFound) {
+		return o, false, nil
+	}
+	return o, err == nil, err
+}
+
+// Clubs returns the clubs of a province (all clubs when province is empty), ordered by code.
+func (tx *Tx) Clubs(province string) ([]club.Club, error) {
+	var out []club.Club
+	b := tx.tx.Bucket(bClubs)
+	err := b.ForEach(func(k, _ []byte) error {
+		var c club.Club
+		if err := getJSON(b, k, &c); err != nil {
+			return err
+		}
+		if province == "" || c.Province == province {
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Clubs returns the clubs of a province (all when empty).
+func (db *DB) Clubs(province string) (out []club.Club, err error) {
+	err = db.View(func(tx *Tx) error {
+		out, err = tx.Clubs(province)
+		return err
+	})
+	return out, err
+}
+
+// UpsertClubs writes clubs in one transaction and returns how many were created and how
+// many changed. Codes are stored upper-case; re-importing identical rows changes nothing.
+func (db *DB) UpsertClubs(clubs []club.Club, now time.Time) (created, updated int, err error) {
+	err = db.Update(func(tx *Tx) error {
+		created, updated = 0, 0
+		b, phones := tx.tx.Bucket(bClubs), tx.tx.Bucket(bChairPhones)
+		for _, c := range clubs {
+			c.Code = strings.ToUpper(c.Code)
+			old, exists, err := tx.Club(c.Code)
+			if err != nil {
+				return err
+			}
+			if exists {
+				c.UpdatedAt = old.UpdatedAt
+				if old == c {
+					continue
+				}
+				if old.ChairPhone != c.ChairPhone {
+					if err := phones.Delete([]byte(old.ChairPhone)); err != nil {
+						return err
+					}
+				}
+				updated++
+			} else {
+				created++
+			}
+			c.UpdatedAt = now
+			if err := putJSON(b, []byte(c.Code), c); err != nil {
+				return err
+			}
+			if err := phones.Put([]byte(c.ChairPhone), []byte(c.Code)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return created, updated, err
+}
+
+// UpsertOfficers writes officers and admins in one transaction.
+func (db *DB) UpsertOfficers(officers []club.Officer) (created, updated int, err error) {
+	err = db.Update(func(tx *Tx) error {
+		created, updated = 0, 0
+		b := tx.tx.Bucket(bOfficers)
+		for _, o := range officers {
+			old, exists, err := tx.OfficerByPhone(o.Phone)
+			if err != nil {
+				return err
+			}
+			if exists && old == o {
+				continue
+			}
+			if exists {
+				updated++
+			} else {
+				created++
+			}
+			if err := putJSON(b, []byte(o.Phone), o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return created, updated, err
+}
+
+// Officers returns the officers of a province (all when empty).
+func (tx *Tx) Officers(province string) ([]club.Officer, error) {
+	var out []club.Officer
+	b := tx.tx.Bucket(bOfficers)
+	err := b.ForEach(func(k, _ []byte) error {
+		var o club.Officer
+		if err := getJSON(b, k, &o); err != nil {
+			return err
+		}
+		if province == "" || o.Province == province {
+			out = append(out, o)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,47 @@
+// Package templates embeds clubbot's default conversation flows (flows/*.yaml) and message
+// wording (messages.yaml). Admin edits are stored as new revisions in the store; these files
+// are the defaults a fresh installation starts from.
+package templates
+
+import (
+	"embed"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+)
+
+//go:embed flows/*.yaml messages.yaml
+var files embed.FS
+
+// Flows returns the default flow templates by file name without extension (the flow id).
+func Flows() map[string][]byte {
+	out := map[string][]byte{}
+	entries, _ := fs.ReadDir(files, "flows")
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".yaml" {
+			continue
+		}
+		b, err := files.ReadFile("flows/" + e.Name())
+		if err == nil {
+			out[strings.TrimSuffix(e.Name(), ".yaml")] = b
+		}
+	}
+	return out
+}
+
+// FlowIDs returns the ids of the default flows, sorted.
+func FlowIDs() []string {
+	var ids []string
+	for id := range Flows() {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Messages returns the default message wording (YAML: key → text/template).
+func Messages() []byte {
+	b, _ := files.ReadFile("messages.yaml")
+	return b
+}
