@@ -227,7 +227,9 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 			if err != nil {
 				return err
 			}
-			s, replies := flows.Start(f, rev, map[string]string{"club": c.Name, "name": u.Name}, now)
+			// Templates write "CLB {{.club}}"; registry names usually start with "CLB" already.
+			short := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(c.Name, "CLB "), "Câu lạc bộ "))
+			s, replies := flows.Start(f, rev, map[string]string{"club": short, "name": u.Name}, now)
 			out.replies(replies, cv.Buttons)
 			log.Info().Str("flow", ReportFlow).Int("rev", rev).Msg("conversation started")
 			return tx.PutSession(u.ID, s)

@@ -346,11 +346,11 @@ func (p *exprParser) cmp() (expr, kind, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	if lk == kList || rk == kList {
+		return nil, 0, fmt.Errorf("use contains(step, \"code\") for a multi answer, not %s", t.s)
+	}
 	if lk != rk {
 		return nil, 0, fmt.Errorf("cannot compare a %s with a %s (column %d)", lk, rk, t.pos+1)
-	}
-	if lk == kList {
-		return nil, 0, fmt.Errorf("use contains(step, \"code\") for a multi answer, not %s", t.s)
 	}
 	if lk == kBool && t.s != "==" && t.s != "!=" {
 		return nil, 0, fmt.Errorf("yes/no answers compare only with == or != (column %d)", t.pos+1)

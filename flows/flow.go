@@ -249,6 +249,9 @@ func (p *parser) boolean(n *yaml.Node, key string) bool {
 
 func (p *parser) flow(root *yaml.Node) *Flow {
 	kv := p.fields(root, "template", flowKeys, nil)
+	if root.Kind != yaml.MappingNode {
+		return nil
+	}
 	f := &Flow{
 		ID:          p.str(kv["id"], "id"),
 		Title:       p.str(kv["title"], "title"),

@@ -384,11 +384,16 @@ func parseYesNo(text string) (yes, ok bool) {
 	w := ws[0]
 	switch {
 	case w == "dong" || w == "chac": // "đồng ý", "chắc chắn"
-		return true, len(ws) > 1 && (ws[1] == "y" || ws[1] == "chan")
+		ok := len(ws) > 1 && (ws[1] == "y" || ws[1] == "chan")
+		return ok, ok
 	case yesWords[w]:
 		return true, true
 	case noWords[w] || near(w, "khong", 5):
 		return false, true
+	}
+	// "đã họp rồi": "đã" folds like the particle "dạ" and was dropped; "rồi" says yes.
+	if ws[len(ws)-1] == "roi" {
+		return true, true
 	}
 	return false, false
 }
@@ -505,7 +510,9 @@ func (m *matcher) match(opts []Option, text string, multi bool) matchResult {
 		}
 		return strings.Join(parts, " ")
 	})
-	ws = trimParticles(words(f))
+	// Particles are not trimmed here: "chăm sóc tại nhà" ends in "nha", a word that is
+	// also a particle ("nha" = "nhé"). Unmatched particles are skipped as fillers below.
+	ws = words(f)
 	chosen := map[int]bool{}
 	var unknown []string
 	var bad []string
@@ -555,7 +562,7 @@ func (m *matcher) match(opts []Option, text string, multi bool) matchResult {
 			i += n
 			continue
 		}
-		if fillers[w] {
+		if fillers[w] || particles[w] {
 			flushUnknown(chunk)
 			chunk = nil
 			i++
