@@ -36,7 +36,9 @@ type Options struct {
 	OAuthBase  string
 	Bootstrap  zalo.Tokens
 	AdminToken string
-	Buttons    bool
+	// TrustedProxies are the proxy addresses (IPs or CIDRs) whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	Buttons        bool
 	HTTPClient *http.Client
 	// Mount adds routes (the demo mounts the simulated Zalo on the same port).
 	Mount func(r *gin.Engine)
@@ -106,7 +108,8 @@ func (b *Bot) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	// No proxy is trusted unless configured: client IPs come from the connection.
-	_ = r.SetTrustedProxies(nil)
+	// The list was validated in cmd, so an error here cannot happen.
+	_ = r.SetTrustedProxies(b.o.TrustedProxies)
 	r.Use(requestID(), recovery(b.o.Log), accessLog(b.o.Log))
 	r.POST("/webhook/zalo", b.ingest.Handle)
 	// Zalo's console has no GET handshake; a stray GET gets 200 and nothing else (API.md §2.1).

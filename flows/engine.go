@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Session statuses.
@@ -94,6 +95,9 @@ type Effect struct {
 // Start begins a conversation on flow f at revision rev. vars are available to prompts
 // ({{.club}}); now is the current time in the calendar's zone.
 func Start(f *Flow, rev int, vars map[string]string, now time.Time) (Session, []Reply) {
+	if f == nil {
+		return Session{Revision: rev, Status: StatusCancelled, StartedAt: now, UpdatedAt: now}, []Reply{{Text: msgNoFlow}}
+	}
 	f = ready(f)
 	s := Session{
 		FlowID:    f.ID,
@@ -121,6 +125,9 @@ func Start(f *Flow, rev int, vars map[string]string, now time.Time) (Session, []
 // replies and the effects. It never panics and always returns at least one non-empty reply.
 // A session that is not active is returned unchanged with a short reply.
 func Advance(f *Flow, s Session, in Input, now time.Time) (Session, []Reply, []Effect) {
+	if f == nil {
+		return s, []Reply{{Text: msgNoFlow}}, nil
+	}
 	f = ready(f)
 	switch s.Status {
 	case StatusActive:
@@ -173,7 +180,9 @@ func (t *turn) run(in Input) {
 		t.next(msgResume)
 		return
 	}
-	text := strings.TrimSpace(in.Text)
+	// Invalid UTF-8 is dropped so that quoting the input back can never produce an
+	// invalid message.
+	text := strings.TrimSpace(strings.ToValidUTF8(in.Text, ""))
 	var extra []string
 	if len(in.Photos) > 0 {
 		a := s.Answers[PhotosKey]
@@ -194,6 +203,12 @@ func (t *turn) run(in Input) {
 			msg = strings.Join(extra, " ")
 		}
 		t.reask(msg)
+		return
+	}
+	if st.Type != TypeText && utf8.RuneCountInString(text) > MaxPrompt {
+		// Zalo messages stop at 2,000 characters; anything longer is not an answer, and
+		// refusing it early keeps the matchers' work small.
+		t.wrong(st, "Tin nhắn dài quá ạ.")
 		return
 	}
 	if st.Type == TypeConfirm {
@@ -420,6 +435,9 @@ func (t *turn) wrong(st *Step, problem string) {
 	s.Wrong++
 	msg := problem + "\n" + "Ví dụ: " + example(st, t.now) + "."
 	r := question(t.f, *s, t.now)
+	if st.Type == TypeConfirm {
+		r = confirmChoices(t.f) // the summary was just shown; repeat only the choices
+	}
 	if s.Wrong >= maxWrong {
 		msg += "\n" + msgOffer
 		r.Buttons = append(r.Buttons, Button{"Hướng dẫn", PayloadHelp}, Button{"Dừng báo cáo", PayloadCancel})
@@ -435,6 +453,12 @@ func (t *turn) command(st *Step, cmd string) {
 		t.cancel()
 	case "help":
 		s.Wrong = 0
+		if st.Type == TypeConfirm {
+			r := confirmChoices(t.f)
+			r.Text = t.f.say(helpText(st, t.now)) + "\n\n" + r.Text
+			t.replies = append(t.replies, r)
+			return
+		}
 		t.reask(render(helpText(st, t.now), data(t.f, *s)))
 	case "skip":
 		if !st.Optional {
@@ -532,6 +556,9 @@ func (t *turn) confirm(st *Step, text string) {
 }
 
 func editNumber(ws []string) (int, bool) {
+	if len(ws) == 1 && strings.HasPrefix(ws[0], "sua") { // "sửa2"
+		ws = []string{"sua", strings.TrimPrefix(ws[0], "sua")}
+	}
 	if len(ws) < 2 || !(ws[0] == "sua" || near(ws[0], "sua", 3) && ws[0] != "sau") {
 		return 0, false
 	}
@@ -667,6 +694,9 @@ func summaryItems(f *Flow, s Session) []string {
 // Summary renders the numbered summary of a session's answers, in flow order; the numbers
 // are the ones "sửa N" uses.
 func Summary(f *Flow, s Session) string {
+	if f == nil {
+		return ""
+	}
 	f = ready(f)
 	var b strings.Builder
 	for i, name := range summaryItems(f, s) {
@@ -707,8 +737,9 @@ func question(f *Flow, s Session, now time.Time) Reply {
 		b.WriteString(orDefault(renderStep(st, data(f, s)), f.say("Bác xem lại báo cáo:")))
 		b.WriteString("\n")
 		b.WriteString(Summary(f, s))
-		b.WriteString(f.say("\n\nBác chọn:\n1. Đồng ý gửi\n2. Sửa một câu (ví dụ gõ: sửa 2)\n3. Hủy báo cáo"))
-		return Reply{Text: b.String(), Buttons: []Button{{"Đồng ý gửi", payloadOpt + "yes"}, {"Sửa một câu", payloadOpt + "edit"}, {"Hủy báo cáo", PayloadCancel}}}
+		r := confirmChoices(f)
+		r.Text = b.String() + "\n\n" + r.Text
+		return r
 	}
 	b.WriteString(renderStep(st, data(f, s)))
 	var buttons []Button
@@ -748,6 +779,14 @@ func question(f *Flow, s Session, now time.Time) Reply {
 		buttons = append(buttons, Button{"Bỏ qua", PayloadSkip})
 	}
 	return Reply{Text: b.String(), Buttons: buttons}
+}
+
+// confirmChoices are the three answers to the confirm step.
+func confirmChoices(f *Flow) Reply {
+	return Reply{
+		Text:    f.say("Bác chọn:\n1. Đồng ý gửi\n2. Sửa một câu (ví dụ gõ: sửa 2)\n3. Hủy báo cáo"),
+		Buttons: []Button{{"Đồng ý gửi", payloadOpt + "yes"}, {"Sửa một câu", payloadOpt + "edit"}, {"Hủy báo cáo", PayloadCancel}},
+	}
 }
 
 // data is what prompts can use: earlier answers (display text) by step name, then vars.
@@ -988,6 +1027,7 @@ const (
 	msgRequired        = "Câu này cần Bác trả lời ạ."
 	msgCheck           = "Câu trả lời chưa khớp với các câu trước."
 	msgFirst           = "Đây là câu hỏi đầu tiên rồi ạ."
+	msgNoFlow          = "Xin lỗi Bác, phần báo cáo đang tạm dừng. Bác nhắn lại sau ạ."
 	msgOffer           = "Bác gõ “giúp” để xem hướng dẫn, hoặc “hủy” để dừng báo cáo."
 )
 

@@ -49,6 +49,10 @@ func parseAmount(text string, money bool) (n int64, unit bool, problem string) {
 	if zeroWords[strings.Join(ws, " ")] {
 		return 0, true, ""
 	}
+	if len(ws) > 0 && ws[0] == "sua" {
+		// "sửa 3" is not 3 people: the user wants to change an earlier answer.
+		return 0, false, "Muốn sửa câu trước thì Bác gõ: quay lại."
+	}
 	toks := numLitRE.FindAllString(f, -1)
 	hasLit := false
 	for _, t := range toks {

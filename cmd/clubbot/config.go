@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
@@ -162,6 +163,13 @@ func (c Config) validate() error {
 			bad("http.public_url", fmt.Sprintf("want an absolute http(s) URL, got %q", c.HTTP.PublicURL))
 		}
 	}
+	for _, p := range c.trustedProxies() {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				bad("http.trusted_proxies", fmt.Sprintf("%q is not an IP address or CIDR range", p))
+			}
+		}
+	}
 	if c.Store.Path == "" {
 		bad("store.path", "must not be empty")
 	}
@@ -202,6 +210,17 @@ func (c Config) validate() error {
 		return errors.New("config:\n  " + strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// trustedProxies splits http.trusted_proxies ("10.0.0.1, 10.1.0.0/16").
+func (c Config) trustedProxies() []string {
+	var out []string
+	for _, p := range strings.Split(c.HTTP.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // parseSchedule reads "MON 07:00" (weekday and time of the weekly digest).

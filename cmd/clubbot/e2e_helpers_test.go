@@ -67,6 +67,12 @@ func testConfig(t *testing.T, dir, simURL string) Config {
 // startEnv starts the simulator and a server on a fresh store seeded with the demo data.
 func startEnv(t *testing.T) *testEnv {
 	t.Helper()
+	return startEnvWith(t, nil)
+}
+
+// startEnvWith is startEnv with a change to the configuration.
+func startEnvWith(t *testing.T, tweak func(*Config)) *testEnv {
+	t.Helper()
 	dir := t.TempDir()
 	e := &testEnv{t: t}
 	e.sim = zalosim.New(zalosim.Config{AppID: "1027192766115822600", OAID: "2910835123456789012",
@@ -75,6 +81,9 @@ func startEnv(t *testing.T) *testEnv {
 	e.simSrv = httptest.NewServer(e.sim.APIHandler())
 	t.Cleanup(e.simSrv.Close)
 	e.cfg = testConfig(t, dir, e.simSrv.URL)
+	if tweak != nil {
+		tweak(&e.cfg)
+	}
 	if err := seedDemo(e.cfg.Store.Path, time.Now()); err != nil {
 		t.Fatal(err)
 	}
