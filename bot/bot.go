@@ -39,7 +39,7 @@ type Options struct {
 	// TrustedProxies are the proxy addresses (IPs or CIDRs) whose X-Forwarded-For is believed.
 	TrustedProxies []string
 	Buttons        bool
-	HTTPClient *http.Client
+	HTTPClient     *http.Client
 	// Mount adds routes (the demo mounts the simulated Zalo on the same port).
 	Mount func(r *gin.Engine)
 }

@@ -297,7 +297,13 @@ func (cv *Conversations) advance(tx *store.Tx, u *club.User, s flows.Session, in
 			cv.Metrics.Reports.Inc()
 			log.Info().Uint64("report", id).Str("club", u.ClubCode).Int("rev", ns.Revision).Msg("report stored")
 			c, _, _ := tx.Club(u.ClubCode)
-			out.text(cv.Messages.Render("report_saved", map[string]any{"ID": id, "Club": c.Name, "Date": date}))
+			saved := cv.Messages.Render("report_saved", map[string]any{"ID": id, "Club": c.Name, "Date": date})
+			// One message, not two thank-yous: the receipt goes under the flow's closing words.
+			if n := len(out.msgs); n > 0 && out.msgs[n-1].InfoCard == nil && len(out.msgs[n-1].Buttons) == 0 {
+				out.msgs[n-1].Text += "\n" + saved
+			} else {
+				out.text(saved)
+			}
 		case "cancel":
 			log.Info().Str("flow", ns.FlowID).Msg("conversation cancelled")
 		}

@@ -31,6 +31,7 @@ const (
 	kList
 )
 
+// String names the kind in messages to admins.
 func (k kind) String() string {
 	return [...]string{"nothing", "yes/no", "number", "text", "list"}[k]
 }

@@ -54,6 +54,7 @@ type Failure struct {
 	Message string `json:"message"`
 }
 
+// String formats f as "case, turn N: message".
 func (f Failure) String() string {
 	return fmt.Sprintf("%s, turn %d: %s", f.Case, f.Turn, f.Message)
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +50,61 @@ func TestTranscripts(t *testing.T) {
 				t.Error(f)
 			}
 		})
+	}
+}
+
+// TestRunTranscriptReports checks that the runner catches each kind of mismatch, so a green
+// transcript run means something.
+func TestRunTranscriptReports(t *testing.T) {
+	src := []byte(`
+flow: meeting_report
+now: 2026-11-25T10:00:00+07:00
+cases:
+  - name: wrong on purpose
+    turns:
+      - bot: ["không có câu này"]
+        buttons: ["Nút lạ"]
+      - user: co
+        not: ["họp ngày nào"]
+        step: attendance_total
+        effect: submit
+    status: done
+    answers: {meeting_held: Không, meeting_date: 20/11/2026, notes: "-"}
+    choices: {areas_active: [health]}
+`)
+	failures, err := RunTranscript(mustFlow(t, "meeting_report"), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wants := []string{
+		`does not contain "không có câu này"`,
+		`has no button "Nút lạ"`,
+		`contains "họp ngày nào"`,
+		`step (after "co") is "meeting_date", want "attendance_total"`,
+		`want "submit"`,
+		`status is "active", want "done"`,
+		`answer meeting_held is "Có", want "Không"`,
+		`answer meeting_date is missing`,
+		`choices of areas_active are [], want ["health"]`,
+	}
+	if len(failures) != len(wants) {
+		t.Errorf("got %d failures, want %d: %v", len(failures), len(wants), failures)
+	}
+	for _, w := range wants {
+		found := false
+		for _, f := range failures {
+			if strings.Contains(f.Message, w) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no failure containing %q in %v", w, failures)
+		}
+	}
+	if _, err := RunTranscript(mustFlow(t, "meeting_report"), []byte("flow: other\ncases: [{name: x}]\n")); err == nil {
+		t.Error("a transcript for another flow should be refused")
+	}
+	if _, err := ParseTranscript([]byte("flow: x\ncasez: []\n")); err == nil {
+		t.Error("an unknown key in a transcript should be an error")
 	}
 }

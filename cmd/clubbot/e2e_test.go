@@ -65,7 +65,7 @@ func TestReportEndToEnd(t *testing.T) {
 	if err != nil || confirm.Status != 200 {
 		t.Fatalf("confirm: %d %v", confirm.Status, err)
 	}
-	mustContain(t, e.wait(chair, before, 2), "Cảm ơn Bác", "Đã lưu báo cáo số 1")
+	mustContain(t, e.wait(chair, before, 1), "Cảm ơn Bác", "Đã lưu báo cáo số 1")
 
 	// Zalo redelivers the confirming event: recognised as a duplicate, processed once.
 	status, err := e.sim.Deliver(confirm.Event, true)
