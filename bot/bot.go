@@ -42,6 +42,9 @@ type Options struct {
 	HTTPClient     *http.Client
 	// Mount adds routes (the demo mounts the simulated Zalo on the same port).
 	Mount func(r *gin.Engine)
+	// Sender and Media tune the outbox sender and the photo downloader (zero: defaults).
+	Sender SenderConfig
+	Media  MediaConfig
 }
 
 // Bot is the running product: HTTP surface, ingest, worker and sender around one store.
@@ -52,6 +55,7 @@ type Bot struct {
 	ingest  *Ingest
 	worker  *Worker
 	sender  *Sender
+	media   *MediaFetcher
 	tokens  *zalo.TokenManager
 	client  *zalo.Client
 	flows   *FlowSet
@@ -83,7 +87,8 @@ func New(o Options) (*Bot, error) {
 		return nil, err
 	}
 	b.tokens = zalo.NewTokenManager(zalo.TokenManagerConfig{OAuthBase: o.OAuthBase, AppID: o.AppID, AppSecret: o.AppSecret,
-		Bootstrap: o.Bootstrap, Store: o.DB, HTTP: o.HTTPClient, Now: o.Now, Log: o.Log})
+		Bootstrap: o.Bootstrap, Store: o.DB, HTTP: o.HTTPClient, Now: o.Now, Log: o.Log,
+		OnRefresh: func(outcome string) { b.m.Refreshes.WithLabelValues(outcome).Inc() }})
 	b.client = zalo.New(zalo.Config{APIBase: o.APIBase, Tokens: b.tokens, HTTP: o.HTTPClient, Log: o.Log})
 	cardImage := ""
 	if o.PublicURL != "" {
@@ -91,8 +96,16 @@ func New(o Options) (*Bot, error) {
 	}
 	b.conv = &Conversations{Flows: b.flows, Messages: msgs, Provinces: provinces, Loc: o.Loc, Buttons: o.Buttons,
 		CardImage: cardImage, Log: o.Log, Metrics: b.m}
-	b.sender = NewSender(o.DB, b.client, o.Log, b.m, o.Now)
-	b.worker = NewWorker(o.DB, b.conv.Handle, o.Log, b.m, o.Now, b.sender.Wake)
+	if err := o.DB.MigrateOutbox(); err != nil {
+		return nil, err
+	}
+	if o.Sender.Loc == nil {
+		o.Sender.Loc = o.Loc
+	}
+	b.sender = NewSender(o.DB, b.client, o.Log, b.m, o.Now, o.Sender)
+	b.media = NewMediaFetcher(o.DB, o.Log, b.m, o.Now, o.Media)
+	b.registerOutboxGauges()
+	b.worker = NewWorker(o.DB, b.conv.Handle, o.Log, b.m, o.Now, func() { b.sender.Wake(); b.media.Wake() })
 	b.ingest = NewIngest(o.AppID, o.OASecret, o.OAID, o.DB, o.Log, b.m, o.Now, b.worker.Enqueue)
 	b.engine = b.routes()
 	return b, nil
@@ -117,6 +130,8 @@ func (b *Bot) routes() *gin.Engine {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", b.ready)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.m.Registry, promhttp.HandlerOpts{})))
+	b.groupRoutes(r)
+	b.mountAdmin(r)
 	if b.o.Mount != nil {
 		b.o.Mount(r)
 	}
@@ -156,10 +171,11 @@ func (b *Bot) Serve(ctx context.Context, ln net.Listener) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	var workerErr error
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); b.ingest.Run(ingestCtx) }()
 	go func() { defer wg.Done(); workerErr = b.worker.Run(workCtx) }()
 	go func() { defer wg.Done(); b.sender.Run(workCtx) }()
+	go func() { defer wg.Done(); b.media.Run(workCtx) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -1,8 +1,6 @@
 package bot
 
 import (
-	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -34,11 +32,27 @@ type Conversations struct {
 // outbuf collects the replies of one event; they are queued in the same transaction.
 type outbuf struct {
 	userID string
-	quote  string
+	seq    uint64 // the inbox event answered, for the logs
+	msgID  string // its Zalo msg_id
+	quote  string // quote this user message in the first plain-text reply
 	msgs   []zalo.Message
 }
 
+// lateReply is how old a user's message may be before its answer quotes it: after an
+// outage or a backlog, a quote shows which message a late answer belongs to.
+const lateReply = time.Minute
+
 func (o *outbuf) text(s string) { o.msgs = append(o.msgs, zalo.Message{Text: s}) }
+
+// note adds s under the last plain message (one message, not two thank-yous, when a report
+// is stored), or as a message of its own.
+func (o *outbuf) note(s string) {
+	if n := len(o.msgs); n > 0 && o.msgs[n-1].InfoCard == nil && len(o.msgs[n-1].Buttons) == 0 && o.msgs[n-1].Text != "" {
+		o.msgs[n-1].Text += "\n" + s
+		return
+	}
+	o.text(s)
+}
 
 func (o *outbuf) replies(rs []flows.Reply, buttons bool) {
 	for _, r := range rs {
@@ -75,14 +89,19 @@ func (cv *Conversations) Handle(tx *store.Tx, rec store.InboxEvent, now time.Tim
 	if ev.UserIDByApp != "" {
 		u.IDByApp = ev.UserIDByApp
 	}
-	out := &outbuf{userID: uid}
+	out := &outbuf{userID: uid, seq: rec.Seq, msgID: ev.Message.MsgID}
+	log := cv.Log.With().Str("user", uid).Str("event", ev.EventName).Uint64("seq", rec.Seq).Logger()
 	if ev.IsInteraction() {
 		u.LastInbound = now
-		if _, err := tx.ReleaseHeld(uid, now); err != nil {
+		// The window is open again: messages held for this user go out now (API.md §5.2).
+		n, err := tx.ReleaseHeld(uid, now)
+		if err != nil {
 			return err
 		}
+		if n > 0 {
+			log.Info().Int("released", n).Msg("held messages released: the user wrote")
+		}
 	}
-	log := cv.Log.With().Str("user", uid).Str("event", ev.EventName).Uint64("seq", rec.Seq).Logger()
 
 	switch ev.EventName {
 	case "follow", "user_click_chatnow":
@@ -105,8 +124,23 @@ func (cv *Conversations) Handle(tx *store.Tx, rec store.InboxEvent, now time.Tim
 		if err := cv.link(tx, &u, info.Phone, out, now, log); err != nil {
 			return err
 		}
-	case "user_received_message", "user_seen_message", "user_reacted_message":
-		// delivery status only
+	case "user_received_message", "user_seen_message":
+		// Receipts name the message_id the send returned (API.md §2.6).
+		ids := ev.Message.MsgIDs
+		if ev.Message.MsgID != "" {
+			ids = append(ids, ev.Message.MsgID)
+		}
+		for _, zid := range ids {
+			it, ok, err := tx.MarkReceipt(zid, ev.EventName == "user_seen_message", now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				log.Debug().Uint64("out_id", it.ID).Str("zalo_msg_id", zid).Msg("receipt")
+			}
+		}
+	case "user_reacted_message":
+		// recorded only
 	default:
 		if !strings.HasPrefix(ev.EventName, "user_send_") {
 			break // unknown events are recorded only
@@ -120,6 +154,11 @@ func (cv *Conversations) Handle(tx *store.Tx, rec store.InboxEvent, now time.Tim
 		}
 		if ev.EventName == "user_send_image" {
 			in.Text = "" // a photo's caption is not an answer
+		}
+		// Quote the user's message when a plain answer could be ambiguous: it was not text
+		// (which photo was received?) or it waited long for its answer.
+		if ev.Message.MsgID != "" && (ev.EventName != "user_send_text" || now.Sub(rec.ReceivedAt) > lateReply) {
+			out.quote = ev.Message.MsgID
 		}
 		if err := cv.message(tx, &u, ev, in, out, now, log); err != nil {
 			return err
@@ -197,6 +236,16 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 		return err
 	}
 	if active && sess.Status == "active" {
+		// Keep a copy of photos sent in a conversation: Zalo's links do not last. The
+		// download happens outside this transaction (MediaFetcher).
+		for _, p := range in.Photos {
+			if len(p) > store.MaxMediaURL {
+				continue
+			}
+			if _, err := tx.QueueMedia(store.Media{URL: p, UserID: u.ID, SourceSeq: out.seq, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
 		return cv.advance(tx, u, sess, in, out, now, log)
 	}
 	if !u.Linked() {
@@ -214,7 +263,7 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 		out.text(cv.Messages.Render("not_understood", nil))
 		return nil
 	}
-	cmd := command(in.Text)
+	cmd, arg := command(in.Text)
 	switch u.Role {
 	case club.RoleChair:
 		c, _, err := tx.Club(u.ClubCode)
@@ -227,15 +276,17 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 			if err != nil {
 				return err
 			}
-			// Templates write "CLB {{.club}}"; registry names usually start with "CLB" already.
-			short := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(c.Name, "CLB "), "Câu lạc bộ "))
-			s, replies := flows.Start(f, rev, map[string]string{"club": short, "name": u.Name}, now)
+			s, replies := flows.Start(f, rev, map[string]string{"club": shortClubName(c.Name), "name": u.Name}, now)
 			out.replies(replies, cv.Buttons)
 			log.Info().Str("flow", ReportFlow).Int("rev", rev).Msg("conversation started")
 			return tx.PutSession(u.ID, s)
 		case "help":
 			out.text(cv.Messages.Render("help_chair", nil))
-		case "summary", "missing":
+		case "correct":
+			return cv.startCorrection(tx, u, c, out, now)
+		case "view":
+			return cv.viewReports(tx, c, out, now)
+		case "summary", "missing", "club":
 			out.text(cv.Messages.Render("officer_only", nil))
 		default:
 			if _, ok := club.NormalizePhone(in.Text); ok {
@@ -249,6 +300,8 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 			return cv.summary(tx, u, out, now)
 		case "missing":
 			return cv.missing(tx, u, out, now)
+		case "club":
+			return cv.viewClub(tx, u, arg, out)
 		default:
 			if _, ok := club.NormalizePhone(in.Text); ok {
 				return cv.link(tx, u, in.Text, out, now, log)
@@ -263,20 +316,28 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 	return nil
 }
 
-// command recognises the bot's top-level commands (CONTRACT.md) in folded text.
-func command(text string) string {
+// command recognises the bot's top-level commands (CONTRACT.md) in folded text, and the
+// argument of "clb <mã>".
+func command(text string) (string, string) {
 	t := strings.Trim(flows.Fold(text), " .!?")
 	switch t {
 	case "bao cao", "bc", "#baocao", "baocao", "gui bao cao", "bao cao sinh hoat", "bao cao thang":
-		return "report"
+		return "report", ""
 	case "giup", "huong dan", "help", "#giup", "tro giup":
-		return "help"
+		return "help", ""
 	case "tong hop", "#tonghop", "tonghop":
-		return "summary"
+		return "summary", ""
 	case "chua bao cao", "#chuabaocao", "chuabaocao":
-		return "missing"
+		return "missing", ""
+	case "sua bao cao", "#suabaocao", "sua bc":
+		return "correct", ""
+	case "xem bao cao", "#xembaocao", "xem bc":
+		return "view", ""
 	}
-	return ""
+	if code, ok := strings.CutPrefix(t, "clb "); ok && !strings.Contains(strings.TrimSpace(code), " ") {
+		return "club", strings.TrimSpace(code)
+	}
+	return "", ""
 }
 
 // advance feeds input to the conversation in progress and applies its effects.
@@ -290,20 +351,23 @@ func (cv *Conversations) advance(tx *store.Tx, u *club.User, s flows.Session, in
 	for _, e := range effects {
 		switch e.Kind {
 		case "submit":
-			id, date, err := cv.store(tx, u, f, ns, now)
+			if ns.Vars[varCorrect] != "" {
+				r, err := cv.reviseReport(tx, u, ns, now)
+				if err != nil {
+					return err
+				}
+				log.Info().Uint64("report", r.ID).Int("revision", r.Revision).Msg("report corrected")
+				out.note(cv.Messages.Render("report_corrected", map[string]any{"ID": r.ID, "Revision": r.Revision - 1}))
+				continue
+			}
+			id, date, err := cv.store(tx, u, ns, now)
 			if err != nil {
 				return err
 			}
 			cv.Metrics.Reports.Inc()
 			log.Info().Uint64("report", id).Str("club", u.ClubCode).Int("rev", ns.Revision).Msg("report stored")
 			c, _, _ := tx.Club(u.ClubCode)
-			saved := cv.Messages.Render("report_saved", map[string]any{"ID": id, "Club": c.Name, "Date": date})
-			// One message, not two thank-yous: the receipt goes under the flow's closing words.
-			if n := len(out.msgs); n > 0 && out.msgs[n-1].InfoCard == nil && len(out.msgs[n-1].Buttons) == 0 {
-				out.msgs[n-1].Text += "\n" + saved
-			} else {
-				out.text(saved)
-			}
+			out.note(cv.Messages.Render("report_saved", map[string]any{"ID": id, "Club": c.Name, "Date": date}))
 		case "cancel":
 			log.Info().Str("flow", ns.FlowID).Msg("conversation cancelled")
 		}
@@ -316,22 +380,17 @@ func (cv *Conversations) advance(tx *store.Tx, u *club.User, s flows.Session, in
 
 // store saves a confirmed report; it runs in the same transaction that ends the session,
 // so a report is stored exactly once.
-func (cv *Conversations) store(tx *store.Tx, u *club.User, f *flows.Flow, s flows.Session, now time.Time) (uint64, string, error) {
+func (cv *Conversations) store(tx *store.Tx, u *club.User, s flows.Session, now time.Time) (uint64, string, error) {
 	c, _, err := tx.Club(u.ClubCode)
 	if err != nil {
 		return 0, "", err
 	}
-	r := club.Report{ClubCode: u.ClubCode, Province: c.Province, Commune: c.Commune, FlowID: s.FlowID,
-		FlowRevision: s.Revision, Answers: s.Answers, ReporterID: u.ID, CreatedAt: now, Held: true}
-	if a, ok := s.Answers["meeting_held"]; ok && a.Bool != nil {
-		r.Held = *a.Bool
-	}
+	r := reportFrom(club.Report{ClubCode: u.ClubCode, Province: c.Province, Commune: c.Commune,
+		ReporterID: u.ID, CreatedAt: now}, s)
 	display := ""
-	if a, ok := s.Answers["meeting_date"]; ok && a.Date != "" {
-		r.MeetingDate = a.Date
-		display = a.Display
-	}
-	if r.MeetingDate == "" {
+	if r.MeetingDate != "" {
+		display = displayDate(r.MeetingDate)
+	} else {
 		// no meeting held: the report counts for the month it was given in
 		r.MeetingDate = now.Format("2006-01-02")
 	}
@@ -339,31 +398,25 @@ func (cv *Conversations) store(tx *store.Tx, u *club.User, f *flows.Flow, s flow
 	return id, display, err
 }
 
-// enqueue records the replies in the outbox, split at 2,000 characters on line boundaries.
+// enqueue records the replies in the outbox (split at 2,000 characters on line
+// boundaries by EnqueueMessage). The first plain-text reply quotes the user's message when
+// out.quote is set; Zalo quotes only in text messages, and the sender drops a quote Zalo
+// refuses (API.md §4.2).
 func (cv *Conversations) enqueue(tx *store.Tx, out *outbuf, now time.Time) error {
+	quote := out.quote
 	for _, m := range out.msgs {
-		parts := []zalo.Message{m}
-		if m.Text != "" && len([]rune(m.Text)) > zalo.MaxTextRunes {
-			parts = nil
-			chunks := zalo.SplitText(m.Text, zalo.MaxTextRunes)
-			for i, t := range chunks {
-				p := zalo.Message{Text: t}
-				if i == len(chunks)-1 {
-					p.Buttons = m.Buttons
-				}
-				parts = append(parts, p)
-			}
+		om := OutMessage{Message: m}
+		if quote != "" && om.InfoCard == nil && len(om.Buttons) == 0 && om.ImageURL == "" && om.AttachmentID == "" {
+			om.QuoteMsgID, quote = quote, ""
 		}
-		for _, p := range parts {
-			raw, err := json.Marshal(p)
-			if err != nil {
-				return fmt.Errorf("encode reply: %w", err)
-			}
-			if _, err := tx.Enqueue(store.OutboxItem{UserID: out.userID, Message: raw, Kind: "reply",
-				Priority: store.PriorityReply, CreatedAt: now}); err != nil {
-				return err
-			}
-			cv.Metrics.OutQueued.WithLabelValues("reply").Inc()
+		item := store.OutboxItem{UserID: out.userID, Kind: "reply", Priority: store.PriorityReply, CreatedAt: now,
+			SourceSeq: out.seq, SourceMsgID: out.msgID}
+		ids, err := EnqueueMessage(tx, item, om, cv.Metrics)
+		if err != nil {
+			return err
+		}
+		if e := cv.Log.Debug(); e.Enabled() {
+			e.Str("user", out.userID).Uint64("seq", out.seq).Str("msg_id", out.msgID).Uints64("out_ids", ids).Msg("reply queued")
 		}
 	}
 	return nil

@@ -22,6 +22,9 @@ type Metrics struct {
 	OutFailed   *prometheus.CounterVec
 	Refreshes   *prometheus.CounterVec
 	Reports     prometheus.Counter
+	OutResent   prometheus.Counter
+	OutFallback *prometheus.CounterVec
+	Media       *prometheus.CounterVec
 }
 
 // NewMetrics registers clubbot's series (and the Go runtime's) in a new registry.
@@ -56,11 +59,18 @@ func NewMetrics() *Metrics {
 			Help: "OA token refreshes, by outcome."}, []string{"outcome"}),
 		Reports: prometheus.NewCounter(prometheus.CounterOpts{Name: "clubbot_reports_stored_total",
 			Help: "Confirmed meeting reports stored."}),
+		OutResent: prometheus.NewCounter(prometheus.CounterOpts{Name: "clubbot_outbox_resent_after_crash_total",
+			Help: "Messages in flight when the process stopped, sent again at start (possible duplicates)."}),
+		OutFallback: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clubbot_outbox_fallback_total",
+			Help: "Messages sent again in a simpler form after Zalo refused them, by what was dropped."}, []string{"dropped"}),
+		Media: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clubbot_media_downloads_total",
+			Help: "Photo downloads, by outcome."}, []string{"outcome"}),
 	}
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, c := range []prometheus.Collector{m.Received, m.Duplicates, m.Rejected, m.CommitGroup, m.Processed,
-		m.WorkerLag, m.OutQueued, m.OutSent, m.OutRetried, m.OutHeld, m.OutFailed, m.Refreshes, m.Reports} {
+		m.WorkerLag, m.OutQueued, m.OutSent, m.OutRetried, m.OutHeld, m.OutFailed, m.Refreshes, m.Reports,
+		m.OutResent, m.OutFallback, m.Media} {
 		f(c)
 	}
 	return m

@@ -72,4 +72,9 @@ type Report struct {
 	Answers      map[string]flows.Answer `json:"answers"`
 	ReporterID   string                  `json:"reporter_id"`
 	CreatedAt    time.Time               `json:"created_at"`
+	// Revision counts corrections ("sửa báo cáo"): 1 for the report as first given. Earlier
+	// revisions are kept by the store.
+	Revision    int       `json:"revision,omitempty"`
+	CorrectedAt time.Time `json:"corrected_at,omitzero"`
+	CorrectedBy string    `json:"corrected_by,omitempty"`
 }

@@ -76,8 +76,8 @@ func defuse(s string) string {
 // are added) and "answers", keyed by step name with typed values (null when empty):
 // answer names may repeat fixed keys (meeting_date does), so they are kept apart.
 type JSON struct {
-	w     *bufio.Writer
-	l     *Layout
+	w   *bufio.Writer
+	l   *Layout
 	n   int
 	buf []byte
 }

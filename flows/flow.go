@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -20,14 +21,17 @@ import (
 
 // Step types.
 const (
-	TypeText    = "text"
-	TypeNumber  = "number"
-	TypeMoney   = "money"
-	TypeDate    = "date"
-	TypeChoice  = "choice"
-	TypeMulti   = "multi"
-	TypeYesNo   = "yesno"
-	TypeConfirm = "confirm"
+	TypeText     = "text"
+	TypeNumber   = "number"
+	TypeMoney    = "money"
+	TypeDate     = "date"
+	TypeChoice   = "choice"
+	TypeMulti    = "multi"
+	TypeYesNo    = "yesno"
+	TypeConfirm  = "confirm"
+	TypePhoto    = "photo"    // one or several photos, until the user types "xong"
+	TypeLocation = "location" // a shared location (or a place typed as text)
+	TypeInfo     = "info"     // a message; no answer is asked for or stored
 )
 
 // Reserved answer names: photos and a shared location can arrive at any step, so they are
@@ -35,6 +39,25 @@ const (
 const (
 	PhotosKey   = "photos"
 	LocationKey = "location"
+)
+
+// Timeouts of an idle conversation when the template does not set them (ISSUE 4 §6): one
+// nudge after half an hour, expiry after a day. Half an hour is long enough that someone
+// looking for the attendance register is not hurried, short enough that they still remember
+// the report; after a day the answers are likely stale.
+const (
+	DefaultNudgeAfter  = 30 * time.Minute
+	DefaultExpireAfter = 24 * time.Hour
+)
+
+// Bounds on the timeouts a template may set. A nudge later than the 7-day interaction window
+// could never be delivered (API.md §5.1); a conversation kept for more than 30 days would
+// collect answers about last month's meeting.
+const (
+	minTimeout       = time.Minute
+	maxNudgeAfter    = 7 * 24 * time.Hour
+	maxExpireAfter   = 30 * 24 * time.Hour
+	defaultMaxPhotos = 10
 )
 
 // Limits enforced by Parse. MaxLabel is Zalo's limit for a button title (API.md §4.3);
@@ -54,6 +77,12 @@ type Flow struct {
 	Intro       string // optional text sent before the first question
 	Done        string // thank-you text after the user confirms
 	Cancelled   string // text after the user cancels
+	Nudge       string // text of the one reminder sent to an idle conversation; a default otherwise
+	Expired     string // text for a user who writes after the conversation expired; a default otherwise
+	// NudgeAfter is how long a conversation may sit idle before its one nudge (0: never);
+	// ExpireAfter how long before it is closed. Parse fills in the defaults.
+	NudgeAfter  time.Duration
+	ExpireAfter time.Duration
 	Steps       []Step
 
 	index map[string]int // step name → position; nil for a Flow not built by Parse
@@ -73,7 +102,7 @@ type Step struct {
 	When       string // condition on earlier answers; the step is asked only when it holds
 	Check      string // condition on this and earlier answers that a new answer must satisfy
 	CheckError string // message when Check fails
-	Min, Max   *int64 // number and money bounds
+	Min, Max   *int64 // number and money bounds; photo: how many photos (default 1 and 10)
 	MinLen     int    // text: minimum length in characters
 	MaxLen     int    // text: maximum length in characters; 0 means 1000
 	MaxAgeDays int    // date: refuse dates older than this many days; 0 means no limit
@@ -122,22 +151,27 @@ var (
 	yamlLineRE = regexp.MustCompile(`line (\d+)`)
 )
 
-var stepTypes = []string{TypeText, TypeNumber, TypeMoney, TypeDate, TypeChoice, TypeMulti, TypeYesNo, TypeConfirm}
+var stepTypes = []string{TypeText, TypeNumber, TypeMoney, TypeDate, TypeChoice, TypeMulti, TypeYesNo, TypePhoto,
+	TypeLocation, TypeInfo, TypeConfirm}
 
 // stepKeys are the keys every step accepts; typeKeys are the extra keys per type.
 var (
-	flowKeys   = []string{"id", "title", "description", "address", "intro", "done", "cancelled", "steps"}
+	flowKeys = []string{"id", "title", "description", "address", "intro", "done", "cancelled", "nudge", "expired",
+		"nudge_after", "expire_after", "steps"}
 	stepKeys   = []string{"name", "type", "prompt", "label", "help", "example", "optional", "when", "check", "check_error"}
 	optionKeys = []string{"code", "label", "keywords", "none"}
 	typeKeys   = map[string][]string{
-		TypeText:    {"min_len", "max_len"},
-		TypeNumber:  {"min", "max", "unit"},
-		TypeMoney:   {"min", "max", "unit"},
-		TypeDate:    {"max_age_days"},
-		TypeChoice:  {"options"},
-		TypeMulti:   {"options"},
-		TypeYesNo:   {},
-		TypeConfirm: {},
+		TypeText:     {"min_len", "max_len"},
+		TypeNumber:   {"min", "max", "unit"},
+		TypeMoney:    {"min", "max", "unit"},
+		TypeDate:     {"max_age_days"},
+		TypeChoice:   {"options"},
+		TypeMulti:    {"options"},
+		TypeYesNo:    {},
+		TypePhoto:    {"min", "max"},
+		TypeLocation: {},
+		TypeInfo:     {},
+		TypeConfirm:  {},
 	}
 )
 
@@ -247,6 +281,43 @@ func (p *parser) boolean(n *yaml.Node, key string) bool {
 	return false
 }
 
+var daysRE = regexp.MustCompile(`^(\d+)d(.*)$`)
+
+// duration reads a timeout: Go's duration syntax (30m, 1h30m, 24h) plus whole days (2d,
+// 1d12h). Absent, it is def; 0 means "never" only where off is allowed.
+func (p *parser) duration(n *yaml.Node, key string, def time.Duration, off bool, max time.Duration) time.Duration {
+	if n == nil {
+		return def
+	}
+	v := strings.TrimSpace(n.Value)
+	var d time.Duration
+	var err error
+	if m := daysRE.FindStringSubmatch(v); m != nil {
+		days, _ := strconv.Atoi(m[1])
+		d = time.Duration(days) * 24 * time.Hour
+		if m[2] != "" {
+			var rest time.Duration
+			rest, err = time.ParseDuration(m[2])
+			d += rest
+		}
+	} else if v == "0" {
+		d = 0
+	} else {
+		d, err = time.ParseDuration(v)
+	}
+	switch {
+	case n.Kind != yaml.ScalarNode || err != nil:
+		p.errf(n.Line, "%s must be a duration like 30m, 2h or 1d, not %q", key, n.Value)
+		return def
+	case d == 0 && off:
+		return 0
+	case d < minTimeout || d > max:
+		p.errf(n.Line, "%s must be between %s and %s, not %s", key, minTimeout, max, v)
+		return def
+	}
+	return d
+}
+
 func (p *parser) flow(root *yaml.Node) *Flow {
 	kv := p.fields(root, "template", flowKeys, nil)
 	if root.Kind != yaml.MappingNode {
@@ -260,14 +331,21 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 		Intro:       p.str(kv["intro"], "intro"),
 		Done:        p.str(kv["done"], "done"),
 		Cancelled:   p.str(kv["cancelled"], "cancelled"),
+		Nudge:       p.str(kv["nudge"], "nudge"),
+		Expired:     p.str(kv["expired"], "expired"),
+		NudgeAfter:  p.duration(kv["nudge_after"], "nudge_after", DefaultNudgeAfter, true, maxNudgeAfter),
+		ExpireAfter: p.duration(kv["expire_after"], "expire_after", DefaultExpireAfter, false, maxExpireAfter),
 		index:       map[string]int{},
+	}
+	if f.NudgeAfter > 0 && f.ExpireAfter > 0 && f.NudgeAfter >= f.ExpireAfter {
+		p.errf(lineOr(kv["nudge_after"], root), "nudge_after (%s) must be shorter than expire_after (%s)", f.NudgeAfter, f.ExpireAfter)
 	}
 	if f.ID == "" {
 		p.errf(root.Line, "id is missing")
 	} else if !nameRE.MatchString(f.ID) {
 		p.errf(kv["id"].Line, "id %q must be lowercase letters, digits and _ (e.g. meeting_report)", f.ID)
 	}
-	for _, k := range []string{"intro", "done", "cancelled"} {
+	for _, k := range []string{"intro", "done", "cancelled", "nudge", "expired"} {
 		n := kv[k]
 		if n == nil {
 			continue
@@ -423,6 +501,24 @@ func (p *parser) step(n *yaml.Node) (Step, map[string]*yaml.Node) {
 	}
 	if st.Type == TypeConfirm && st.Optional {
 		p.errf(kv["optional"].Line, "%s: a confirm step cannot be optional", where)
+	}
+	if st.Type == TypeInfo {
+		// An info step is a message with no answer: nothing to skip or to check.
+		for _, k := range []string{"optional", "check", "example"} {
+			if kv[k] != nil {
+				p.errf(kv[k].Line, "%s: an info step has no answer, so it takes no %s", where, k)
+			}
+		}
+	}
+	if st.Type == TypePhoto {
+		for k, v := range map[string]*int64{"min": st.Min, "max": st.Max} {
+			if v != nil && (*v < 0 || *v > 50) {
+				p.errf(kv[k].Line, "%s: %s is a number of photos, from 0 to 50", where, k)
+			}
+		}
+		if st.Max != nil && *st.Max == 0 {
+			p.errf(kv["max"].Line, "%s: max must be at least 1 photo", where)
+		}
 	}
 	if st.CheckError != "" && st.Check == "" {
 		p.errf(kv["check_error"].Line, "%s: check_error without check", where)

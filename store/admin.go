@@ -246,8 +246,12 @@ type ReportFilter struct {
 	FlowID   string
 }
 
-// Match reports whether r passes the filter.
+// Match reports whether r passes the filter. A report without a meeting date passes no
+// date bound.
 func (f ReportFilter) Match(r *club.Report) bool {
+	if r.MeetingDate == "" && (f.From != "" || f.To != "") {
+		return false
+	}
 	return (f.From == "" || r.MeetingDate >= f.From) && (f.To == "" || r.MeetingDate <= f.To) &&
 		(f.Province == "" || r.Province == f.Province) && (f.FlowID == "" || r.FlowID == f.FlowID)
 }
@@ -305,4 +309,3 @@ func (f ReportFilter) mayMatch(raw []byte) bool {
 	d := string(raw[i+len(meetingDateField) : i+len(meetingDateField)+10])
 	return (f.From == "" || d >= f.From) && (f.To == "" || d <= f.To)
 }
-

@@ -174,3 +174,21 @@ func (tx *Tx) Officers(province string) ([]club.Officer, error) {
 	})
 	return out, err
 }
+
+// ClubChairUser returns the id of the Zalo user actively linked as the club's chairperson.
+// It scans the users: officers ask for one club at a time, and users number in thousands.
+func (tx *Tx) ClubChairUser(code string) (string, bool, error) {
+	b := tx.tx.Bucket(bUsers)
+	var id string
+	err := b.ForEach(func(k, _ []byte) error {
+		var u club.User
+		if err := getJSON(b, k, &u); err != nil {
+			return err
+		}
+		if u.Active && u.Role == club.RoleChair && u.ClubCode == code {
+			id = u.ID
+		}
+		return nil
+	})
+	return id, id != "", err
+}

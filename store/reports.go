@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 
 	"clubbot/club"
 )
@@ -15,6 +17,9 @@ func (tx *Tx) AddReport(r club.Report) (uint64, error) {
 		return 0, err
 	}
 	r.ID = seq
+	if r.Revision == 0 {
+		r.Revision = 1
+	}
 	if err := putJSON(b, u64(seq), r); err != nil {
 		return 0, err
 	}
@@ -73,4 +78,51 @@ func (db *DB) AllReports() ([]club.Report, error) {
 		return tx.Reports(func(r club.Report) bool { out = append(out, r); return true })
 	})
 	return out, err
+}
+
+// Report returns report id.
+func (tx *Tx) Report(id uint64) (club.Report, bool, error) {
+	var r club.Report
+	err := getJSON(tx.tx.Bucket(bReports), u64(id), &r)
+	if errors.Is(err, ErrNotFound) {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
+// ReviseReport replaces report r.ID with r as its next revision; the revision it replaces
+// is kept in the history, so a correction never loses what was reported first.
+func (tx *Tx) ReviseReport(r club.Report) (club.Report, error) {
+	old, ok, err := tx.Report(r.ID)
+	if err != nil {
+		return r, err
+	}
+	if !ok {
+		return r, fmt.Errorf("revise report %d: %w", r.ID, ErrNotFound)
+	}
+	if old.Revision == 0 {
+		old.Revision = 1
+	}
+	if err := putJSON(tx.tx.Bucket(bReportHist), binary.BigEndian.AppendUint32(u64(old.ID), uint32(old.Revision)), old); err != nil {
+		return r, err
+	}
+	r.Revision = old.Revision + 1
+	r.ClubCode, r.CreatedAt = old.ClubCode, old.CreatedAt
+	return r, putJSON(tx.tx.Bucket(bReports), u64(r.ID), r)
+}
+
+// ReportHistory returns the earlier revisions of report id, oldest first.
+func (tx *Tx) ReportHistory(id uint64) ([]club.Report, error) {
+	prefix := u64(id)
+	b := tx.tx.Bucket(bReportHist)
+	c := b.Cursor()
+	var out []club.Report
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		var r club.Report
+		if err := getJSON(b, k, &r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

@@ -19,22 +19,23 @@ import (
 // Bucket names. Keys scanned by order use 8-byte big-endian sequence numbers.
 var (
 	bMeta        = []byte("meta")
-	bEvents      = []byte("events")       // seq → InboxEvent (kept as history)
-	bPending     = []byte("pending")      // seq → nil: received, not yet processed
-	bDedup       = []byte("dedup")        // dedup key → seq
-	bUsers       = []byte("users")        // Zalo user id → club.User
-	bSessions    = []byte("sessions")     // Zalo user id → flows.Session
-	bClubs       = []byte("clubs")        // club code → club.Club
-	bChairPhones = []byte("chair_phones") // phone → club code
-	bOfficers    = []byte("officers")     // phone → club.Officer
-	bReports     = []byte("reports")      // seq → club.Report
-	bClubReports = []byte("club_reports") // club code + 0 + seq → nil
-	bOutbox      = []byte("outbox")       // seq → OutboxItem
-	bOutPending  = []byte("outbox_queue") // priority byte + seq → nil
-	bFlows       = []byte("flows")        // flow id + 0 + revision (4 bytes) → FlowRevision
-	bTokens      = []byte("tokens")       // "oa" → zalo tokens
+	bEvents      = []byte("events")         // seq → InboxEvent (kept as history)
+	bPending     = []byte("pending")        // seq → nil: received, not yet processed
+	bDedup       = []byte("dedup")          // dedup key → seq
+	bUsers       = []byte("users")          // Zalo user id → club.User
+	bSessions    = []byte("sessions")       // Zalo user id → flows.Session
+	bClubs       = []byte("clubs")          // club code → club.Club
+	bChairPhones = []byte("chair_phones")   // phone → club code
+	bOfficers    = []byte("officers")       // phone → club.Officer
+	bReports     = []byte("reports")        // seq → club.Report
+	bClubReports = []byte("club_reports")   // club code + 0 + seq → nil
+	bReportHist  = []byte("report_history") // report seq + revision (4 bytes) → earlier club.Report
+	bOutbox      = []byte("outbox")         // seq → OutboxItem
+	bOutPending  = []byte("outbox_queue")   // priority byte + seq → nil
+	bFlows       = []byte("flows")          // flow id + 0 + revision (4 bytes) → FlowRevision
+	bTokens      = []byte("tokens")         // "oa" → zalo tokens
 	allBuckets   = [][]byte{bMeta, bEvents, bPending, bDedup, bUsers, bSessions, bClubs, bChairPhones,
-		bOfficers, bReports, bClubReports, bOutbox, bOutPending, bFlows, bTokens}
+		bOfficers, bReports, bClubReports, bReportHist, bOutbox, bOutPending, bFlows, bTokens}
 )
 
 // ErrNotFound is returned when a keyed record does not exist.

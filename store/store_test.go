@@ -196,3 +196,37 @@ func TestFlowRevisions(t *testing.T) {
 		t.Errorf("CurrentFlows = %+v", cur)
 	}
 }
+
+func TestReviseReportKeepsHistory(t *testing.T) {
+	db := MustOpen(t)
+	created := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	var id uint64
+	db.Update(func(tx *Tx) (err error) {
+		id, err = tx.AddReport(club.Report{ClubCode: "A", MeetingDate: "2026-11-20", CreatedAt: created})
+		return err
+	})
+	err := db.Update(func(tx *Tx) error {
+		r, err := tx.ReviseReport(club.Report{ID: id, ClubCode: "B", MeetingDate: "2026-11-19", CreatedAt: time.Now()})
+		if err != nil {
+			return err
+		}
+		if r.Revision != 2 || r.ClubCode != "A" || !r.CreatedAt.Equal(created) {
+			t.Errorf("revised = %+v; want revision 2 of club A, original creation time", r)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *Tx) error {
+		cur, _, _ := tx.Report(id)
+		hist, _ := tx.ReportHistory(id)
+		if cur.MeetingDate != "2026-11-19" || len(hist) != 1 || hist[0].MeetingDate != "2026-11-20" || hist[0].Revision != 1 {
+			t.Errorf("current %+v, history %+v", cur, hist)
+		}
+		if _, err := tx.ReviseReport(club.Report{ID: 99}); err == nil {
+			t.Error("revising a missing report succeeded")
+		}
+		return nil
+	})
+}

@@ -3,6 +3,7 @@ package zalo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -44,6 +45,10 @@ type TokenManagerConfig struct {
 	// proactively. Default 2h of the 25h lifetime (API.md §7.3 rule 3): early enough that
 	// a failing refresh can be retried many times before the token dies.
 	RefreshBefore time.Duration
+	// OnRefresh, if set, is told the outcome of every refresh call: "ok", "rejected" (an
+	// OAuth error: re-authorisation needed), "failed" (transport, 5xx or a bad answer) or
+	// "save_failed" (Zalo rotated the pair but the store did not take it). Metrics use it.
+	OnRefresh func(outcome string)
 }
 
 const (
@@ -326,6 +331,7 @@ func (m *TokenManager) savePending(ctx context.Context) (string, error) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
 	defer cancel()
 	if err := m.cfg.Store.SaveTokens(sctx, p); err != nil {
+		m.observe("save_failed")
 		m.log.Error().Err(err).Str("access", mask(p.Access)).
 			Msg("saving refreshed zalo tokens failed; the new pair is held in memory and not used until saved")
 		return "", &Error{Op: "save tokens", Message: "saving the refreshed token pair failed", Class: Retry, Err: err}
@@ -350,7 +356,17 @@ type refreshResponse struct {
 
 // callRefresh performs one refresh call with refreshToken. It runs detached from the
 // caller's cancellation: abandoning it midway is exactly the ambiguous case to avoid.
-func (m *TokenManager) callRefresh(ctx context.Context, refreshToken string) (Tokens, error) {
+func (m *TokenManager) callRefresh(ctx context.Context, refreshToken string) (t Tokens, err error) {
+	defer func() {
+		switch {
+		case err == nil:
+			m.observe("ok")
+		case errors.Is(err, ErrNeedsReauth):
+			m.observe("rejected")
+		default:
+			m.observe("failed")
+		}
+	}()
 	form := url.Values{
 		"refresh_token": {refreshToken},
 		"app_id":        {m.cfg.AppID},
@@ -418,6 +434,12 @@ func (m *TokenManager) callRefresh(ctx context.Context, refreshToken string) (To
 	// The lifetime counts from when Zalo answered; starting the clock before the call
 	// errs on the early side.
 	return Tokens{Access: r.AccessToken, Refresh: r.RefreshToken, ExpiresAt: start.Add(life)}, nil
+}
+
+func (m *TokenManager) observe(outcome string) {
+	if m.cfg.OnRefresh != nil {
+		m.cfg.OnRefresh(outcome)
+	}
 }
 
 // mask shows only enough of a token to tell two apart in logs (API.md §7.3 rule 7).

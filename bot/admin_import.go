@@ -1,0 +1,231 @@
+package bot
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"clubbot/club"
+	"clubbot/store"
+)
+
+// MaxImportBody is the largest CSV an import accepts. 20 MB holds about 150,000 club rows,
+// far more than the 20,000 clubs planned by 2035; the body is read whole because every row
+// is checked before anything is written.
+const MaxImportBody = 20 << 20
+
+// clubCodeRE is what a club code may look like: codes are keys in the store (joined to a
+// report id with a 0 byte) and appear in commands typed by officers (`clb <mã>`).
+var clubCodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
+
+// readImport reads a CSV body: 413 over MaxImportBody, 422 when it is not UTF-8.
+func readImport(c *gin.Context) ([]byte, error) {
+	tooLarge := &Error{Code: ETooLarge, Message: fmt.Sprintf("tệp quá lớn: tối đa %d MB", MaxImportBody>>20)}
+	if c.Request.ContentLength > MaxImportBody {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxImportBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, tooLarge
+	}
+	if err != nil {
+		return nil, invalid("không đọc được nội dung: " + err.Error())
+	}
+	if !utf8.Valid(body) {
+		bad := 0
+		for len(body[bad:]) > 0 {
+			r, n := utf8.DecodeRune(body[bad:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			bad += n
+		}
+		line := 1 + bytes.Count(body[:bad], []byte("\n"))
+		return nil, &Error{Code: EUnprocessable, Rows: []club.RowError{{Line: line, Field: "",
+			Message: "tệp không phải UTF-8: trong Excel chọn Lưu thành “CSV UTF-8 (Comma delimited)”"}}}
+	}
+	return body, nil
+}
+
+// csvRow is one data row of an import with its line: the values of the columns asked for.
+type csvRow struct {
+	line int
+	vals []string
+}
+
+// scanRows reads the rows the way club.ParseClubs and ParseOfficers do (header by name,
+// blank rows and unreadable rows skipped), so row i here is row i of their result. It gives
+// the line numbers of rows for the checks against the store.
+func scanRows(body []byte, cols ...string) []csvRow {
+	cr := csv.NewReader(bytes.NewReader(body))
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	header, err := cr.Read()
+	if err != nil {
+		return nil
+	}
+	pos := make([]int, len(cols))
+	for i, col := range cols {
+		pos[i] = -1
+		for j, h := range header {
+			if strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))) == col {
+				pos[i] = j
+			}
+		}
+	}
+	var out []csvRow
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			continue
+		}
+		line, _ := cr.FieldPos(0)
+		blank := true
+		for _, v := range rec {
+			if strings.TrimSpace(v) != "" {
+				blank = false
+			}
+		}
+		if blank {
+			continue
+		}
+		row := csvRow{line: line, vals: make([]string, len(cols))}
+		for i, p := range pos {
+			if p >= 0 && p < len(rec) {
+				row.vals[i] = strings.TrimSpace(rec[p])
+			}
+		}
+		out = append(out, row)
+	}
+}
+
+// importErrors turns conflicts with the store into row errors and, with the errors of the
+// file itself, answers 422 listing them all by line.
+func importErrors(rows []csvRow, fileErrs []club.RowError, conflicts []store.Conflict) error {
+	errs := append([]club.RowError(nil), fileErrs...)
+	for _, cf := range conflicts {
+		line := 0
+		if cf.Row < len(rows) {
+			line = rows[cf.Row].line
+		}
+		errs = append(errs, club.RowError{Line: line, Field: cf.Field, Message: cf.Message})
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	return &Error{Code: EUnprocessable, Rows: errs}
+}
+
+// fileErrors returns the row errors of a parse, or the error itself when it is not about
+// the rows.
+func fileErrors(err error) ([]club.RowError, error) {
+	if err == nil {
+		return nil, nil
+	}
+	var ie *club.ImportError
+	if errors.As(err, &ie) {
+		return ie.Errors, nil
+	}
+	return nil, err
+}
+
+// importClubs answers POST /api/v1/clubs/import (CONTRACT.md): every row is checked, in
+// the file and against the store, before anything is written; any bad row → 422 with all
+// of them and nothing written; else {"created":N,"updated":N}.
+func (b *Bot) importClubs(c *gin.Context) {
+	body, err := readImport(c)
+	if err != nil {
+		b.abortError(c, err)
+		return
+	}
+	rows := scanRows(body, "code", "chair_phone")
+	clubs, perr := club.ParseClubs(bytes.NewReader(body), b.conv.Provinces)
+	fileErrs, err := fileErrors(perr)
+	if err != nil {
+		b.abortError(c, err)
+		return
+	}
+	keys := make([]store.ClubKey, len(rows))
+	for i, r := range rows {
+		keys[i].Code = r.vals[0]
+		keys[i].ChairPhone, _ = club.NormalizePhone(r.vals[1])
+		if r.vals[0] != "" && !clubCodeRE.MatchString(r.vals[0]) {
+			fileErrs = append(fileErrs, club.RowError{Line: r.line, Field: "code",
+				Message: fmt.Sprintf("mã CLB %q không hợp lệ: chỉ chữ không dấu, số, dấu - _ . (tối đa 32 ký tự), ví dụ HN-001", r.vals[0])})
+		}
+	}
+	if len(fileErrs) > 0 {
+		// List the clashes with the store too, so one round lists every bad line.
+		conflicts, err := b.o.DB.CheckClubs(keys)
+		if err != nil {
+			b.abortError(c, err)
+			return
+		}
+		b.abortError(c, importErrors(rows, fileErrs, conflicts))
+		return
+	}
+	created, updated, conflicts, err := b.o.DB.ImportClubs(clubs, b.o.Now())
+	if err != nil {
+		b.abortError(c, err)
+		return
+	}
+	if len(conflicts) > 0 {
+		b.abortError(c, importErrors(rows, nil, conflicts))
+		return
+	}
+	log := reqLogger(c, b.o.Log)
+	log.Info().Int("rows", len(clubs)).Int("created", created).Int("updated", updated).Msg("clubs imported")
+	c.JSON(http.StatusOK, gin.H{"created": created, "updated": updated})
+}
+
+// importOfficers answers POST /api/v1/officers/import, with the same rules as clubs.
+func (b *Bot) importOfficers(c *gin.Context) {
+	body, err := readImport(c)
+	if err != nil {
+		b.abortError(c, err)
+		return
+	}
+	rows := scanRows(body, "phone")
+	officers, perr := club.ParseOfficers(bytes.NewReader(body), b.conv.Provinces)
+	fileErrs, err := fileErrors(perr)
+	if err != nil {
+		b.abortError(c, err)
+		return
+	}
+	if len(fileErrs) > 0 {
+		phones := make([]string, len(rows))
+		for i, r := range rows {
+			phones[i], _ = club.NormalizePhone(r.vals[0])
+		}
+		conflicts, err := b.o.DB.CheckOfficers(phones)
+		if err != nil {
+			b.abortError(c, err)
+			return
+		}
+		b.abortError(c, importErrors(rows, fileErrs, conflicts))
+		return
+	}
+	created, updated, conflicts, err := b.o.DB.ImportOfficers(officers)
+	if err != nil {
+		b.abortError(c, err)
+		return
+	}
+	if len(conflicts) > 0 {
+		b.abortError(c, importErrors(rows, nil, conflicts))
+		return
+	}
+	log := reqLogger(c, b.o.Log)
+	log.Info().Int("rows", len(officers)).Int("created", created).Int("updated", updated).Msg("officers imported")
+	c.JSON(http.StatusOK, gin.H{"created": created, "updated": updated})
+}
