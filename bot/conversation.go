@@ -223,8 +223,15 @@ func (cv *Conversations) link(tx *store.Tx, u *club.User, raw string, out *outbu
 	}
 	u.Phone = phone
 	u.FailedLinks++
-	log.Info().Str("phone", club.MaskPhone(phone)).Msg("phone not found")
+	if u.PendingSince.IsZero() {
+		u.PendingSince = now
+	}
+	log.Info().Str("phone", club.MaskPhone(phone)).Msg("phone not found; person pending")
 	out.text(cv.Messages.Render("phone_not_found", map[string]string{"Phone": phone}))
+	if u.PendingProvince == "" {
+		u.AwaitProvince = true
+		out.text(cv.Messages.Render("ask_province", nil))
+	}
 	return nil
 }
 
@@ -256,6 +263,16 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 		if _, ok := club.NormalizePhone(in.Text); ok {
 			return cv.link(tx, u, in.Text, out, now, log)
 		}
+		if u.AwaitProvince {
+			if p, ok := cv.Provinces.Lookup(strings.TrimPrefix(flows.Fold(in.Text), "tinh ")); ok {
+				u.AwaitProvince, u.PendingProvince = false, p.Code
+				log.Info().Str("province", p.Code).Msg("pending person named their province")
+				out.text(cv.Messages.Render("pending_recorded", map[string]string{"Province": p.Name}))
+				return nil
+			}
+			out.text(cv.Messages.Render("ask_province", nil))
+			return nil
+		}
 		cv.greet(out)
 		return nil
 	}
@@ -286,7 +303,7 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 			return cv.startCorrection(tx, u, c, out, now)
 		case "view":
 			return cv.viewReports(tx, c, out, now)
-		case "summary", "missing", "club":
+		case "summary", "missing", "club", "pending":
 			out.text(cv.Messages.Render("officer_only", nil))
 		default:
 			if _, ok := club.NormalizePhone(in.Text); ok {
@@ -302,6 +319,8 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 			return cv.missing(tx, u, out, now)
 		case "club":
 			return cv.viewClub(tx, u, arg, out)
+		case "pending":
+			return cv.pending(tx, u, out)
 		default:
 			if _, ok := club.NormalizePhone(in.Text); ok {
 				return cv.link(tx, u, in.Text, out, now, log)
@@ -329,6 +348,8 @@ func command(text string) (string, string) {
 		return "summary", ""
 	case "chua bao cao", "#chuabaocao", "chuabaocao":
 		return "missing", ""
+	case "cho duyet", "#choduyet", "danh sach cho", "nguoi cho":
+		return "pending", ""
 	case "sua bao cao", "#suabaocao", "sua bc":
 		return "correct", ""
 	case "xem bao cao", "#xembaocao", "xem bc":

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -94,4 +95,37 @@ func (cv *Conversations) missing(tx *store.Tx, u *club.User, out *outbuf, now ti
 	out.text(cv.Messages.Render("not_reported", map[string]any{"Province": cv.provinceLabel(u.Province),
 		"Month": now.Format("01/2006"), "Clubs": names, "Total": len(st.Clubs), "Missing": missing}))
 	return nil
+}
+
+// pending answers "chờ duyệt": people whose phone matched no list, for the officer's
+// province (an admin also sees those who named no province), so someone adds them.
+func (cv *Conversations) pending(tx *store.Tx, u *club.User, out *outbuf) error {
+	users, err := tx.Users()
+	if err != nil {
+		return err
+	}
+	var lines []string
+	for _, p := range users {
+		if !p.Pending() || (p.PendingProvince != u.Province && !(u.Province == "" && u.Role == club.RoleAdmin)) {
+			continue
+		}
+		where := cv.Provinces.Name(p.PendingProvince)
+		if p.PendingProvince == "" {
+			where = "chưa rõ tỉnh"
+		}
+		lines = append(lines, fmt.Sprintf("%s · %s · %s · từ %s", orDash(p.Name), p.Phone, where, p.PendingSince.In(cv.Loc).Format("02/01")))
+	}
+	sort.Strings(lines)
+	if len(lines) > maxListed {
+		lines = append(lines[:maxListed], "…")
+	}
+	out.text(cv.Messages.Render("pending_list", map[string]any{"Province": cv.provinceLabel(u.Province), "Lines": lines}))
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

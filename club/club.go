@@ -53,7 +53,15 @@ type User struct {
 	LastInbound time.Time `json:"last_inbound,omitzero"` // the interaction window starts here
 	FirstSeen   time.Time `json:"first_seen,omitzero"`
 	FailedLinks int       `json:"failed_links,omitempty"`
+	// A person whose phone matched no club or officer is pending: listed for the officers of
+	// the province they name (PendingProvince), or for the admins until they name one.
+	AwaitProvince   bool      `json:"await_province,omitempty"`
+	PendingProvince string    `json:"pending_province,omitempty"`
+	PendingSince    time.Time `json:"pending_since,omitzero"`
 }
+
+// Pending reports whether the person asked to be linked and no list had their phone.
+func (u User) Pending() bool { return !u.Linked() && u.Phone != "" && u.FailedLinks > 0 }
 
 // Linked reports whether the user is an active chair, officer or admin.
 func (u User) Linked() bool { return u.Active && u.Role != "" }

@@ -15,6 +15,7 @@ const (
 	StatusActive    = "active"
 	StatusDone      = "done"
 	StatusCancelled = "cancelled"
+	StatusExpired   = "expired" // idle past the flow's expire_after; see Tick
 )
 
 // Effect kinds.
@@ -34,6 +35,12 @@ const (
 	PayloadBack   = "#cmd:back"
 	PayloadHelp   = "#cmd:help"
 	PayloadSkip   = "#cmd:skip"
+	// PayloadRestart starts the conversation again from the first question ("bắt đầu lại").
+	PayloadRestart = "#cmd:restart"
+	// PayloadContinue answers the offer to continue an unfinished conversation.
+	PayloadContinue = "#cmd:continue"
+	// PayloadDone ends a photo step ("xong").
+	PayloadDone = "#cmd:done"
 )
 
 // maxWrong is how many wrong answers in a row the bot accepts before it offers help or to
@@ -42,18 +49,26 @@ const maxWrong = 3
 
 // Session is the state of one conversation; the caller stores it as JSON between messages.
 type Session struct {
-	FlowID    string            `json:"flow_id"`
-	Revision  int               `json:"revision"`
-	Step      string            `json:"step"`              // current step name; "" when finished
-	Status    string            `json:"status"`            // "active", "done", "cancelled"
-	Answers   map[string]Answer `json:"answers"`           // keyed by stable step name
-	Vars      map[string]string `json:"vars,omitempty"`    // e.g. "club", usable in prompts as {{.club}}
-	Trail     []string          `json:"trail,omitempty"`   // answered steps in order, for "quay lại"
-	Wrong     int               `json:"wrong"`             // consecutive wrong answers at the current step
-	Editing   bool              `json:"editing,omitempty"` // the step was reopened from the summary ("sửa 2")
-	Picking   bool              `json:"picking,omitempty"` // at the confirm step, waiting for which answer to change
-	StartedAt time.Time         `json:"started_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	FlowID   string            `json:"flow_id"`
+	Revision int               `json:"revision"`
+	Step     string            `json:"step"`              // current step name; "" when finished
+	Status   string            `json:"status"`            // "active", "done", "cancelled"
+	Answers  map[string]Answer `json:"answers"`           // keyed by stable step name
+	Vars     map[string]string `json:"vars,omitempty"`    // e.g. "club", usable in prompts as {{.club}}
+	Trail    []string          `json:"trail,omitempty"`   // answered steps in order, for "quay lại"
+	Wrong    int               `json:"wrong"`             // consecutive wrong answers at the current step
+	Editing  bool              `json:"editing,omitempty"` // the step was reopened from the summary ("sửa 2")
+	Picking  bool              `json:"picking,omitempty"` // at the confirm step, waiting for which answer to change
+	Shown    []string          `json:"shown,omitempty"`   // info steps already shown
+	Pending  []string          `json:"pending,omitempty"` // photos received so far at the current photo step
+	// Offering is set while the user is offered to continue where they were or start again
+	// (after a nudge, or "báo cáo" typed during the conversation).
+	Offering bool `json:"offering,omitempty"`
+	// NudgedAt is when the one nudge of the current idle spell was due (set whether or not
+	// the caller could deliver it); the user's next message clears it.
+	NudgedAt  time.Time `json:"nudged_at,omitzero"`
+	StartedAt time.Time `json:"started_at"`
+	UpdatedAt time.Time `json:"updated_at"` // the user's last turn: idle time is counted from here
 }
 
 // Answer is one step's answer in typed form (for storage and export) plus its display text.
@@ -108,17 +123,45 @@ func Start(f *Flow, rev int, vars map[string]string, now time.Time) (Session, []
 		StartedAt: now,
 		UpdatedAt: now,
 	}
-	s.Step = nextStep(f, s)
+	infos := settle(f, &s)
 	if s.Step == "" {
 		// Every step's condition is false: nothing to ask.
 		s.Status = StatusDone
-		return s, []Reply{{Text: f.say(orDefault(f.Done, msgDone))}}
+		return s, []Reply{{Text: join(append(infos, f.say(orDefault(f.Done, msgDone)))...)}}
 	}
 	r := question(f, s, now)
+	var lead []string
 	if f.Intro != "" {
-		r.Text = render(f.Intro, data(f, s)) + "\n\n" + r.Text
+		lead = append(lead, render(f.Intro, data(f, s)))
 	}
+	r.Text = join(append(append(lead, infos...), r.Text)...)
 	return s, []Reply{r}
+}
+
+// join joins the non-empty parts with a blank line.
+func join(parts ...string) string {
+	var keep []string
+	for _, p := range parts {
+		if strings.TrimSpace(p) != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, "\n\n")
+}
+
+// settle moves s to the first step still to ask, marking the info steps on the way as
+// shown; it returns their texts, to be sent before the question.
+func settle(f *Flow, s *Session) []string {
+	var infos []string
+	for {
+		s.Step = nextStep(f, *s)
+		st := f.Step(s.Step)
+		if st == nil || st.Type != TypeInfo {
+			return infos
+		}
+		infos = append(infos, renderStep(st, data(f, *s)))
+		s.Shown = append(s.Shown, st.Name)
+	}
 }
 
 // Advance feeds one user input to an active session and returns the new session, the
@@ -133,13 +176,23 @@ func Advance(f *Flow, s Session, in Input, now time.Time) (Session, []Reply, []E
 	case StatusActive:
 	case StatusDone:
 		return s, []Reply{{Text: f.say(msgClosedDone)}}, nil
+	case StatusExpired:
+		return s, []Reply{{Text: expiredText(f, s)}}, nil
 	default:
 		return s, []Reply{{Text: f.say(msgClosedCancelled)}}, nil
 	}
+	idle := now.Sub(s.UpdatedAt)
 	s = s.clone()
 	s.UpdatedAt = now
+	s.NudgedAt = time.Time{} // the user is back: a later idle spell gets its own nudge
 	t := &turn{f: f, s: &s, now: now}
-	t.run(in)
+	if s.Offering || f.NudgeAfter > 0 && !t.s.StartedAt.IsZero() && idle >= f.NudgeAfter {
+		// Back after a nudge, after "báo cáo", or after a long pause without a nudge (outside
+		// the interaction window, or the timer had not run yet): the same offer.
+		t.returning(in)
+	} else {
+		t.run(in)
+	}
 	if len(t.replies) == 0 || strings.TrimSpace(t.replies[0].Text) == "" {
 		t.replies = []Reply{question(f, s, now)}
 	}
@@ -154,6 +207,8 @@ func (s Session) clone() Session {
 	}
 	c.Vars = maps.Clone(s.Vars)
 	c.Trail = slices.Clone(s.Trail)
+	c.Shown = slices.Clone(s.Shown)
+	c.Pending = slices.Clone(s.Pending)
 	if c.Wrong < 0 {
 		c.Wrong = 0
 	}
@@ -180,9 +235,29 @@ func (t *turn) run(in Input) {
 		t.next(msgResume)
 		return
 	}
+	if st.Type == TypeInfo {
+		// Only a record written by other code rests at an info step: show it and go on.
+		s.Shown = append(s.Shown, st.Name)
+		t.next(renderStep(st, data(f, *s)))
+		return
+	}
 	// Invalid UTF-8 is dropped so that quoting the input back can never produce an
 	// invalid message.
 	text := strings.TrimSpace(strings.ToValidUTF8(in.Text, ""))
+	if st.Type == TypePhoto && len(in.Photos) > 0 {
+		s.Pending = append(s.Pending, in.Photos...)
+		if len(s.Pending) >= photoMax(st) {
+			t.answer(st, photoAnswer(s.Pending))
+			return
+		}
+		t.reask(fmt.Sprintf(msgPhotoGot, len(s.Pending)))
+		return
+	}
+	if st.Type == TypeLocation && (in.Lat != "" || in.Lng != "") {
+		loc := in.Lat + "," + in.Lng
+		t.answer(st, Answer{Type: TypeLocation, Text: loc, Display: "Vị trí " + loc})
+		return
+	}
 	var extra []string
 	if len(in.Photos) > 0 {
 		a := s.Answers[PhotosKey]
@@ -236,10 +311,19 @@ func (t *turn) run(in Input) {
 // parse reads text as the answer to st; problem is non-empty when it cannot.
 func (t *turn) parse(st *Step, text string) (Answer, string) {
 	a := Answer{Type: st.Type}
+	if st.Type == TypePhoto {
+		return t.parsePhotoText(st, text)
+	}
 	if strings.HasPrefix(text, "#") && st.Type != TypeChoice && st.Type != TypeMulti && st.Type != TypeYesNo {
 		return a, msgStaleButton
 	}
 	switch st.Type {
+	case TypeLocation:
+		// Sharing a location is not easy for everyone: the name of the place is an answer too.
+		if utf8.RuneCountInString(text) < 2 {
+			return a, msgLocationHow
+		}
+		a.Text, a.Display = text, text
 	case TypeText:
 		n := len([]rune(text))
 		maxLen := st.MaxLen
@@ -363,6 +447,52 @@ func (t *turn) parseOptions(st *Step, text string) (Answer, string) {
 	return a, ""
 }
 
+// parsePhotoText reads a text message at a photo step: "xong" ends it, anything else is a
+// reminder of how to send photos.
+func (t *turn) parsePhotoText(st *Step, text string) (Answer, string) {
+	a := Answer{Type: st.Type}
+	joined := strings.Join(trimParticles(words(text)), " ")
+	done := strings.EqualFold(text, PayloadDone) || doneWords[joined] || near(joined, "xong roi", 5)
+	if !done && st.Optional && zeroWords[joined] {
+		return Answer{Type: st.Type, Skipped: true, Display: "(không có)"}, ""
+	}
+	if !done {
+		return a, msgSendPhoto
+	}
+	n := len(t.s.Pending)
+	switch {
+	case n == 0 && st.Optional:
+		return Answer{Type: st.Type, Skipped: true, Display: "(không có)"}, ""
+	case n == 0:
+		return a, "Bác chưa gửi ảnh nào ạ."
+	case n < photoMin(st):
+		return a, fmt.Sprintf("Bác mới gửi %d ảnh, cần ít nhất %d ảnh ạ.", n, photoMin(st))
+	}
+	return photoAnswer(t.s.Pending), ""
+}
+
+// doneWords end a photo step.
+var doneWords = map[string]bool{"xong": true, "xong roi": true, "het": true, "het roi": true, "du roi": true,
+	"da xong": true, "gui xong": true, "done": true}
+
+func photoAnswer(urls []string) Answer {
+	return Answer{Type: TypePhoto, Photos: slices.Clone(urls), Display: fmt.Sprintf("%d ảnh", len(urls))}
+}
+
+func photoMin(st *Step) int {
+	if st.Min != nil {
+		return int(*st.Min)
+	}
+	return 1
+}
+
+func photoMax(st *Step) int {
+	if st.Max != nil && *st.Max > 0 {
+		return int(*st.Max)
+	}
+	return defaultMaxPhotos
+}
+
 // answer records a and moves to the next question.
 func (t *turn) answer(st *Step, a Answer) {
 	s := t.s
@@ -388,17 +518,25 @@ func (t *turn) answer(st *Step, a Answer) {
 // next moves to the first applicable unanswered step and asks it, after the line before.
 func (t *turn) next(before string) {
 	f, s := t.f, t.s
-	s.Wrong, s.Picking = 0, false
-	s.Step = nextStep(f, *s)
+	s.Wrong, s.Picking, s.Pending = 0, false, nil
+	infos := settle(f, s)
 	if s.Step == "" {
-		t.submit(before)
+		t.submit(join(append([]string{before}, infos...)...))
 		return
 	}
 	r := question(f, *s, t.now)
-	if before != "" {
-		r.Text = f.say(before) + "\n\n" + r.Text
-	}
+	r.Text = join(append(append([]string{f.say(before)}, infos...), r.Text)...)
 	t.replies = append(t.replies, r)
+}
+
+// restart clears the answers and asks the first question again, on the same revision: it
+// is the same conversation begun anew ("bắt đầu lại").
+func (t *turn) restart() {
+	s := t.s
+	s.Answers, s.Trail, s.Shown, s.Pending = map[string]Answer{}, nil, nil, nil
+	s.Editing, s.Picking, s.Offering, s.Wrong = false, false, false, 0
+	s.StartedAt = t.now
+	t.next(msgRestart)
 }
 
 func (t *turn) submit(before string) {
@@ -451,6 +589,8 @@ func (t *turn) command(st *Step, cmd string) {
 	switch cmd {
 	case "cancel":
 		t.cancel()
+	case "restart":
+		t.restart()
 	case "help":
 		s.Wrong = 0
 		if st.Type == TypeConfirm {
@@ -489,6 +629,7 @@ func (t *turn) command(st *Step, cmd string) {
 		}
 		prev := s.Trail[len(s.Trail)-1]
 		s.Trail = s.Trail[:len(s.Trail)-1]
+		s.Pending = nil
 		old := s.Answers[prev]
 		delete(s.Answers, prev)
 		prune(t.f, s)
@@ -583,7 +724,7 @@ func (t *turn) edit(st *Step, n int) {
 		return
 	}
 	target := t.f.Step(items[n-1])
-	s.Step, s.Editing, s.Picking, s.Wrong = target.Name, true, false, 0
+	s.Step, s.Editing, s.Picking, s.Wrong, s.Pending = target.Name, true, false, 0, nil
 	msg := fmt.Sprintf("Dạ, Bác sửa câu %d.", n)
 	if a, ok := s.Answers[target.Name]; ok && a.Display != "" {
 		msg += " (Hiện tại: " + a.Display + ")"
@@ -609,6 +750,9 @@ func nextStep(f *Flow, s Session) string {
 	for i := range f.Steps {
 		st := &f.Steps[i]
 		if _, done := s.Answers[st.Name]; done {
+			continue
+		}
+		if st.Type == TypeInfo && slices.Contains(s.Shown, st.Name) {
 			continue
 		}
 		if st.when != nil && !truth(st.when.eval(e)) {
@@ -770,8 +914,19 @@ func question(f *Flow, s Session, now time.Time) Reply {
 			}
 		}
 	}
+	switch st.Type {
+	case TypePhoto:
+		if n := len(s.Pending); n > 0 {
+			b.WriteString("\n" + f.say(fmt.Sprintf("(Đã nhận %d ảnh.) Gửi thêm, hoặc gõ: xong.", n)))
+		} else {
+			b.WriteString("\n" + f.say("Bác gửi ảnh; gửi xong thì gõ: xong."))
+		}
+		buttons = append(buttons, Button{"Xong", PayloadDone})
+	case TypeLocation:
+		b.WriteString("\n" + f.say(msgLocationHow))
+	}
 	switch {
-	case st.Optional && st.Type == TypeText:
+	case st.Optional && (st.Type == TypeText || st.Type == TypePhoto):
 		b.WriteString("\n" + f.say("Không có thì Bác gõ: không."))
 		buttons = append(buttons, Button{"Không có", PayloadSkip})
 	case st.Optional:
@@ -863,6 +1018,10 @@ func ackFor(st *Step, a Answer) string {
 		return "Dạ, đã ghi lại."
 	case TypeYesNo:
 		return "Dạ, " + strings.ToLower(a.Display) + "."
+	case TypePhoto:
+		return "Dạ, đã nhận " + a.Display + ", cảm ơn Bác."
+	case TypeLocation:
+		return "Dạ, đã ghi nơi họp."
 	}
 	return "Dạ, " + a.Display + "."
 }
@@ -905,6 +1064,10 @@ func example(st *Step, now time.Time) string {
 		return "1"
 	case TypeConfirm:
 		return "1 để gửi, hoặc sửa 2"
+	case TypePhoto:
+		return "gửi 1 ảnh sổ điểm danh, rồi gõ: xong"
+	case TypeLocation:
+		return "Nhà văn hóa thôn Đông"
 	}
 	return "Tháng này CLB thăm 3 người ốm"
 }
@@ -933,6 +1096,10 @@ func helpText(st *Step, now time.Time) string {
 			h = "Bác gõ vài dòng ngắn, ví dụ: " + example(st, now) + "."
 		case TypeConfirm:
 			h = "Bác gõ 1 để gửi báo cáo. Muốn sửa câu nào thì gõ “sửa” và số câu, ví dụ: sửa 2."
+		case TypePhoto:
+			h = "Bác bấm vào biểu tượng ảnh ở ô nhắn tin của Zalo, chọn ảnh rồi gửi. Gửi được nhiều ảnh. Gửi xong thì gõ “xong”."
+		case TypeLocation:
+			h = "Bác bấm dấu “…” ở ô nhắn tin, chọn “Vị trí” rồi gửi. Hoặc gõ tên nơi họp, ví dụ: " + example(st, now) + "."
 		}
 	}
 	if st.Optional {
@@ -949,6 +1116,7 @@ var commands = []struct{ cmd, word string }{
 	{"back", "quay lai"}, {"back", "tro lai"}, {"back", "lui"}, {"back", "lui lai"}, {"back", "quay ve"}, {"back", "cau truoc"},
 	{"help", "giup"}, {"help", "huong dan"}, {"help", "tro giup"}, {"help", "help"}, {"help", "giup voi"}, {"help", "giup toi"},
 	{"help", "khong hieu"}, {"help", "chua hieu"},
+	{"restart", "bat dau lai"}, {"restart", "lam lai"}, {"restart", "lam lai tu dau"}, {"restart", "bat dau lai tu dau"},
 	{"skip", "bo qua"}, {"skip", "bo"}, {"skip", "skip"}, {"skip", "qua cau nay"}, {"skip", "khong tra loi"}, {"skip", "khong ro"},
 	{"skip", "khong nho"}, {"skip", "khong biet"},
 }
@@ -964,6 +1132,8 @@ func command(text string, exact bool) string {
 		return "help"
 	case PayloadSkip:
 		return "skip"
+	case PayloadRestart:
+		return "restart"
 	}
 	joined := strings.Join(trimParticles(words(text)), " ")
 	if joined == "" {
@@ -990,7 +1160,7 @@ func command(text string, exact bool) string {
 // lực" is a note, "Hủy." is a cancel.
 func exactCommand(text string) bool {
 	switch strings.ToLower(strings.TrimSpace(text)) {
-	case PayloadCancel, PayloadBack, PayloadHelp, PayloadSkip, "?":
+	case PayloadCancel, PayloadBack, PayloadHelp, PayloadSkip, PayloadRestart, "?":
 		return true
 	}
 	return command(strings.Join(words(text), " "), true) != ""
@@ -1029,6 +1199,10 @@ const (
 	msgFirst           = "Đây là câu hỏi đầu tiên rồi ạ."
 	msgNoFlow          = "Xin lỗi Bác, phần báo cáo đang tạm dừng. Bác nhắn lại sau ạ."
 	msgOffer           = "Bác gõ “giúp” để xem hướng dẫn, hoặc “hủy” để dừng báo cáo."
+	msgRestart         = "Dạ, mình làm lại từ đầu nhé."
+	msgPhotoGot        = "Dạ, đã nhận %d ảnh."
+	msgSendPhoto       = "Câu này Bác gửi ảnh ạ (bấm vào biểu tượng ảnh trong Zalo). Gửi xong thì gõ “xong”."
+	msgLocationHow     = "Bác gửi vị trí (bấm “…” rồi chọn Vị trí), hoặc gõ tên nơi họp."
 )
 
 func cloneVars(v map[string]string) map[string]string {

@@ -283,28 +283,13 @@ func (p *parser) boolean(n *yaml.Node, key string) bool {
 
 var daysRE = regexp.MustCompile(`^(\d+)d(.*)$`)
 
-// duration reads a timeout: Go's duration syntax (30m, 1h30m, 24h) plus whole days (2d,
-// 1d12h). Absent, it is def; 0 means "never" only where off is allowed.
+// duration reads a timeout (see parseDuration). Absent, it is def; 0 means "never" only
+// where off is allowed.
 func (p *parser) duration(n *yaml.Node, key string, def time.Duration, off bool, max time.Duration) time.Duration {
 	if n == nil {
 		return def
 	}
-	v := strings.TrimSpace(n.Value)
-	var d time.Duration
-	var err error
-	if m := daysRE.FindStringSubmatch(v); m != nil {
-		days, _ := strconv.Atoi(m[1])
-		d = time.Duration(days) * 24 * time.Hour
-		if m[2] != "" {
-			var rest time.Duration
-			rest, err = time.ParseDuration(m[2])
-			d += rest
-		}
-	} else if v == "0" {
-		d = 0
-	} else {
-		d, err = time.ParseDuration(v)
-	}
+	d, err := parseDuration(n.Value)
 	switch {
 	case n.Kind != yaml.ScalarNode || err != nil:
 		p.errf(n.Line, "%s must be a duration like 30m, 2h or 1d, not %q", key, n.Value)
@@ -312,10 +297,36 @@ func (p *parser) duration(n *yaml.Node, key string, def time.Duration, off bool,
 	case d == 0 && off:
 		return 0
 	case d < minTimeout || d > max:
-		p.errf(n.Line, "%s must be between %s and %s, not %s", key, minTimeout, max, v)
+		p.errf(n.Line, "%s must be between %s and %s, not %s", key, minTimeout, max, n.Value)
 		return def
 	}
 	return d
+}
+
+// parseDuration reads Go's duration syntax (30m, 1h30m, 24h) plus whole days (2d, 1d12h)
+// and a bare 0.
+func parseDuration(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "0" {
+		return 0, nil
+	}
+	m := daysRE.FindStringSubmatch(v)
+	if m == nil {
+		return time.ParseDuration(v)
+	}
+	days, err := strconv.Atoi(m[1])
+	if err != nil || days > 3650 {
+		return 0, fmt.Errorf("bad number of days %q", m[1])
+	}
+	d := time.Duration(days) * 24 * time.Hour
+	if m[2] != "" {
+		rest, err := time.ParseDuration(m[2])
+		if err != nil {
+			return 0, err
+		}
+		d += rest
+	}
+	return d, nil
 }
 
 func (p *parser) flow(root *yaml.Node) *Flow {

@@ -57,7 +57,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown step key", "id: x\nsteps:\n  - name: a\n    type: text\n    prompt: p\n    colour: red\n", []LineError{{6, `unknown key "colour"`}}},
 		{"key of another type", "id: x\nsteps:\n  - name: a\n    type: text\n    prompt: p\n    min: 1\n", []LineError{{6, "belongs to"}}},
 		{"repeated key", "id: x\nsteps:\n  - name: a\n    type: text\n    prompt: p\n    prompt: q\n", []LineError{{6, "repeated"}}},
-		{"unknown type", "id: x\nsteps:\n  - name: a\n    type: photo\n    prompt: p\n", []LineError{{4, `unknown type "photo"`}}},
+		{"unknown type", "id: x\nsteps:\n  - name: a\n    type: video\n    prompt: p\n", []LineError{{4, `unknown type "video"`}}},
 		{"missing type", "id: x\nsteps:\n  - name: a\n    prompt: p\n", []LineError{{3, "has no type"}}},
 		{"missing name", "id: x\nsteps:\n  - type: text\n    prompt: p\n", []LineError{{3, "no name"}}},
 		{"bad name", "id: x\nsteps:\n  - name: Số người\n    type: text\n    prompt: p\n", []LineError{{3, "lowercase"}}},

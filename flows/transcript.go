@@ -36,15 +36,21 @@ type Case struct {
 }
 
 // Turn is one user message and the expected reply. The first turn of a case may omit User:
-// it then checks the reply of Start.
+// it then checks the reply of Start. A turn with Event "tick" runs the timer (Tick) instead
+// of a message; "resume" is the user asking to start the flow while it is in progress
+// (Offer). Wait moves the clock before the turn (default one minute).
 type Turn struct {
-	User    string   `yaml:"user"`
-	Photos  []string `yaml:"photos"`
-	Bot     []string `yaml:"bot"`     // every string must occur in the reply text
-	Not     []string `yaml:"not"`     // no string may occur in the reply text
-	Buttons []string `yaml:"buttons"` // every title must be among the reply's buttons
-	Effect  string   `yaml:"effect"`  // expected effect kind; "none" for no effect
-	Step    string   `yaml:"step"`    // expected current step after the turn
+	User     string   `yaml:"user"`
+	Photos   []string `yaml:"photos"`
+	Location string   `yaml:"location"` // a shared location, "lat,lng"
+	Event    string   `yaml:"event"`    // "", "tick" or "resume"
+	Wait     string   `yaml:"wait"`     // e.g. 31m, 2h, 1d: time since the previous turn
+	Timeout  string   `yaml:"timeout"`  // tick: the expected outcome, "nudge", "expire" or "none"
+	Bot      []string `yaml:"bot"`      // every string must occur in the reply text
+	Not      []string `yaml:"not"`      // no string may occur in the reply text
+	Buttons  []string `yaml:"buttons"`  // every title must be among the reply's buttons
+	Effect   string   `yaml:"effect"`   // expected effect kind; "none" for no effect
+	Step     string   `yaml:"step"`     // expected current step after the turn
 }
 
 // Failure is one mismatch between a transcript and the engine.
@@ -115,17 +121,49 @@ func (t *Transcript) run(f *Flow, c Case) []Failure {
 	}
 	s, replies := Start(f, rev, vars, now)
 	turns := c.Turns
-	if len(turns) > 0 && turns[0].User == "" && len(turns[0].Photos) == 0 {
-		checkTurn(fail, 0, turns[0], s, replies, nil)
+	if len(turns) > 0 && turns[0].User == "" && len(turns[0].Photos) == 0 && turns[0].Location == "" && turns[0].Event == "" {
+		checkTurn(fail, 0, turns[0], s, replies, nil, false)
 		turns = turns[1:]
 	} else if err := CheckReplies(replies); err != nil {
 		fail(0, "%v", err)
 	}
 	for i, tu := range turns {
-		now = now.Add(time.Minute)
+		step := time.Minute
+		if tu.Wait != "" {
+			d, err := parseWait(tu.Wait)
+			if err != nil {
+				fail(i+1, "wait: %v", err)
+				return out
+			}
+			step = d
+		}
+		now = now.Add(step)
 		var effects []Effect
-		s, replies, effects = Advance(f, s, Input{Text: tu.User, Photos: tu.Photos}, now)
-		checkTurn(fail, i+1, tu, s, replies, effects)
+		quiet := false
+		switch tu.Event {
+		case "":
+			in := Input{Text: tu.User, Photos: tu.Photos}
+			if tu.Location != "" {
+				in.Lat, in.Lng, _ = strings.Cut(tu.Location, ",")
+			}
+			s, replies, effects = Advance(f, s, in, now)
+		case "tick":
+			var kind string
+			s, replies, kind = Tick(f, s, now)
+			if kind == "" {
+				kind = "none"
+			}
+			if tu.Timeout != "" && kind != tu.Timeout {
+				fail(i+1, "timeout is %q, want %q", kind, tu.Timeout)
+			}
+			quiet = true // expiry and "nothing due" send nothing
+		case "resume":
+			s, replies = Offer(f, s, now)
+		default:
+			fail(i+1, "unknown event %q (use tick or resume)", tu.Event)
+			return out
+		}
+		checkTurn(fail, i+1, tu, s, replies, effects, quiet)
 	}
 	if c.Status != "" && s.Status != c.Status {
 		fail(len(turns), "status is %q, want %q", s.Status, c.Status)
@@ -149,9 +187,20 @@ func (t *Transcript) run(f *Flow, c Case) []Failure {
 	return out
 }
 
-func checkTurn(fail func(int, string, ...any), n int, tu Turn, s Session, replies []Reply, effects []Effect) {
-	if err := CheckReplies(replies); err != nil {
-		fail(n, "%v", err)
+// parseWait reads a Wait: Go's duration syntax, or whole days ("1d", "2d3h").
+func parseWait(v string) (time.Duration, error) {
+	d, err := parseDuration(v)
+	if err == nil && d < 0 {
+		err = fmt.Errorf("negative wait %q", v)
+	}
+	return d, err
+}
+
+func checkTurn(fail func(int, string, ...any), n int, tu Turn, s Session, replies []Reply, effects []Effect, quiet bool) {
+	if len(replies) > 0 || !quiet {
+		if err := CheckReplies(replies); err != nil {
+			fail(n, "%v", err)
+		}
 	}
 	if err := CheckSession(s); err != nil {
 		fail(n, "%v", err)
@@ -166,7 +215,10 @@ func checkTurn(fail func(int, string, ...any), n int, tu Turn, s Session, replie
 	}
 	text := strings.Join(texts, "\n---\n")
 	said := ""
-	if tu.User != "" {
+	switch {
+	case tu.Event != "":
+		said = fmt.Sprintf(" (after %s)", tu.Event)
+	case tu.User != "":
 		said = fmt.Sprintf(" (after %q)", tu.User)
 	}
 	for _, want := range tu.Bot {
@@ -234,7 +286,7 @@ func CheckSession(s Session) error {
 		if s.Step == "" {
 			return fmt.Errorf("active session without a step")
 		}
-	case StatusDone, StatusCancelled:
+	case StatusDone, StatusCancelled, StatusExpired:
 		if s.Step != "" {
 			return fmt.Errorf("%s session still at step %q", s.Status, s.Step)
 		}
@@ -252,10 +304,10 @@ func CheckSession(s Session) error {
 	if err := json.Unmarshal(b, &back); err != nil {
 		return fmt.Errorf("session does not unmarshal: %w", err)
 	}
-	if !back.StartedAt.Equal(s.StartedAt) || !back.UpdatedAt.Equal(s.UpdatedAt) {
+	if !back.StartedAt.Equal(s.StartedAt) || !back.UpdatedAt.Equal(s.UpdatedAt) || !back.NudgedAt.Equal(s.NudgedAt) {
 		return fmt.Errorf("session times change in JSON")
 	}
-	back.StartedAt, back.UpdatedAt = s.StartedAt, s.UpdatedAt
+	back.StartedAt, back.UpdatedAt, back.NudgedAt = s.StartedAt, s.UpdatedAt, s.NudgedAt
 	if !reflect.DeepEqual(normal(back), normal(s)) {
 		return fmt.Errorf("session changes in JSON: %+v became %+v", s, back)
 	}
@@ -284,6 +336,12 @@ func normal(s Session) Session {
 	}
 	if len(s.Trail) == 0 {
 		s.Trail = nil
+	}
+	if len(s.Shown) == 0 {
+		s.Shown = nil
+	}
+	if len(s.Pending) == 0 {
+		s.Pending = nil
 	}
 	return s
 }

@@ -124,7 +124,7 @@ func TestReportPage(t *testing.T) {
 		for i := 0; i < n; i++ {
 			r := club.Report{ClubCode: "C", Province: []string{"ha-noi", "hue"}[i%2], FlowID: "meeting_report",
 				MeetingDate: time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC).Format(time.DateOnly),
-				Answers: map[string]flows.Answer{"meeting_date": {Type: flows.TypeDate, Date: "2020-01-01"}}}
+				Answers:     map[string]flows.Answer{"meeting_date": {Type: flows.TypeDate, Date: "2020-01-01"}}}
 			if i == 3 {
 				r.FlowID = "other"
 			}

@@ -22,17 +22,25 @@ func (tx *Tx) User(id string) (club.User, bool, error) {
 func (tx *Tx) PutUser(u club.User) error { return putJSON(tx.tx.Bucket(bUsers), []byte(u.ID), u) }
 
 // Users returns every known Zalo user.
-func (db *DB) Users() ([]club.User, error) {
+func (db *DB) Users() (out []club.User, err error) {
+	err = db.View(func(tx *Tx) error {
+		out, err = tx.Users()
+		return err
+	})
+	return out, err
+}
+
+// Users returns every known Zalo user.
+func (tx *Tx) Users() ([]club.User, error) {
 	var out []club.User
-	err := db.View(func(tx *Tx) error {
-		return tx.tx.Bucket(bUsers).ForEach(func(k, _ []byte) error {
-			var u club.User
-			if err := getJSON(tx.tx.Bucket(bUsers), k, &u); err != nil {
-				return err
-			}
-			out = append(out, u)
-			return nil
-		})
+	b := tx.tx.Bucket(bUsers)
+	err := b.ForEach(func(k, _ []byte) error {
+		var u club.User
+		if err := getJSON(b, k, &u); err != nil {
+			return err
+		}
+		out = append(out, u)
+		return nil
 	})
 	return out, err
 }

@@ -161,14 +161,24 @@ func TestTypedPhoneAndStrangers(t *testing.T) {
 	mustContain(t, e.say(chair, "BC", 1), "đã họp chưa")
 
 	mustContain(t, e.say(stranger, "bao cao", 2), "số điện thoại")
-	got := e.say(stranger, "0900.000.001", 1)
+	got := e.say(stranger, "0900.000.001", 2)
 	// The number is repeated in the national form so the person can spot a typo.
-	mustContain(t, got, "Số 0900000001 chưa có trong danh sách")
-	if strings.Contains(texts(e.say(stranger, "bao cao", 2)), "đã họp chưa") {
+	mustContain(t, got, "Số 0900000001 chưa có trong danh sách", "tỉnh/thành nào")
+	if strings.Contains(texts(e.say(stranger, "bao cao", 1)), "đã họp chưa") {
 		t.Error("a person who is not linked got the report flow")
 	}
+	mustContain(t, e.say(stranger, "Ha Noi", 1), "cán bộ Hội Thành phố Hà Nội")
+	other := e.sim.AddUser(zalosim.User{Name: "Khác", Phone: "0900000002"}).ID
+	e.say(other, "xin chao", 2)
+	e.say(other, "0900000002", 2)
+	mustContain(t, e.say(other, "tinh Nghe An", 1), "cán bộ Hội Nghệ An")
 
 	mustContain(t, e.say(officer, "0987 654 321", 1), "cán bộ Hội của Thành phố Hà Nội")
 	mustContain(t, e.say(officer, "chưa báo cáo", 1), "2/2 CLB chưa báo cáo", "CLB Liên thế hệ thôn Đông")
 	mustContain(t, e.say(officer, "tong hop", 1), "0/2 CLB đã báo cáo")
+	pend := e.say(officer, "chờ duyệt", 1)
+	mustContain(t, pend, "0900000001", "Thành phố Hà Nội")
+	if strings.Contains(texts(pend), "0900000002") {
+		t.Error("an officer of Hà Nội sees a person pending for Nghệ An")
+	}
 }
