@@ -42,6 +42,10 @@ type Options struct {
 	HTTPClient     *http.Client
 	// Mount adds routes (the demo mounts the simulated Zalo on the same port).
 	Mount func(r *gin.Engine)
+	// ReminderDay is the day of the month of the chairpersons' reminder (0: off) and
+	// ReminderAt its time of day in Loc.
+	ReminderDay int
+	ReminderAt  time.Duration
 	// Sender and Media tune the outbox sender and the photo downloader (zero: defaults).
 	Sender SenderConfig
 	Media  MediaConfig
@@ -61,6 +65,8 @@ type Bot struct {
 	flows   *FlowSet
 	conv    *Conversations
 	started time.Time
+	// jobs are background loops started by Serve and stopped with the worker.
+	jobs []func(ctx context.Context)
 }
 
 // New wires a Bot.
@@ -107,6 +113,9 @@ func New(o Options) (*Bot, error) {
 	b.registerOutboxGauges()
 	b.worker = NewWorker(o.DB, b.conv.Handle, o.Log, b.m, o.Now, func() { b.sender.Wake(); b.media.Wake() })
 	b.ingest = NewIngest(o.AppID, o.OASecret, o.OAID, o.DB, o.Log, b.m, o.Now, b.worker.Enqueue)
+	rem := &Reminders{DB: o.DB, Messages: msgs, Loc: o.Loc, Day: o.ReminderDay, At: o.ReminderAt, Now: o.Now,
+		Log: o.Log, Metrics: b.m, Wake: b.sender.Wake}
+	b.jobs = append(b.jobs, rem.Run)
 	b.engine = b.routes()
 	return b, nil
 }
@@ -176,6 +185,11 @@ func (b *Bot) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { defer wg.Done(); workerErr = b.worker.Run(workCtx) }()
 	go func() { defer wg.Done(); b.sender.Run(workCtx) }()
 	go func() { defer wg.Done(); b.media.Run(workCtx) }()
+	// Scheduled jobs (reminders, digests, conversation timers) stop with the worker.
+	for _, job := range b.jobs {
+		wg.Add(1)
+		go func() { defer wg.Done(); job(workCtx) }()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

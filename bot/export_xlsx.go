@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"archive/zip"
 	"errors"
 	"fmt"
 	"io"
@@ -103,7 +104,13 @@ func (x *xlsxWriter) Close() error {
 	if err := x.writeTotals(); err != nil {
 		return fmt.Errorf("xlsx totals: %w", err)
 	}
-	if _, err := x.f.WriteTo(x.out); err != nil {
+	// excelize's WriteTo builds the whole zip in a bytes.Buffer before copying it out, which
+	// would hold the finished file in memory (20 MB for 200,000 reports, growing with the
+	// export). Its zip writer is pluggable: this one writes straight to the response and
+	// leaves excelize's buffer empty. (That buffer is only patched for zip64 entries, which
+	// a sheet needs past 4 GB — far beyond a sheet's 1,048,576-row limit here.)
+	x.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(x.out) })
+	if _, err := x.f.WriteTo(io.Discard); err != nil {
 		return fmt.Errorf("xlsx: write: %w", err)
 	}
 	return nil

@@ -69,7 +69,7 @@ const (
 	barH        = 30
 	rowH        = 52
 	headerH     = 120
-	valueW      = 130 // "100% (1.234)"
+	valueW      = 150 // "100% · 1.234 CLB"
 	titleSize   = 30
 	textSize    = 20
 	smallSize   = 18
@@ -136,11 +136,13 @@ func Chart(d *Digest, text ChartText) ([]byte, error) {
 		if w := barW * min(a.Pct, 100) / 100; w > 0 {
 			fill(img, image.Rect(barX, mid-barH/2, barX+w, mid+barH/2), colBar)
 		}
-		write(body, colText, barX+barW+12, mid+textSize/3, fmt.Sprintf("%d%% (%s)", a.Pct, Num(a.Clubs)), valueW)
+		write(small, colText, barX+barW+12, mid+smallSize/3, fmt.Sprintf("%d%% · %s CLB", a.Pct, Num(a.Clubs)), valueW-12)
 	}
 	// The 70% line: the share Decision 1336 wants doing all activities (ISHC.md §6).
 	tx := barX + barW*QualityTarget/100
 	fill(img, image.Rect(tx-1, top+6, tx+1, top+len(Areas)*rowH-6), colTarget)
+	mark := fmt.Sprintf("%d%%", QualityTarget)
+	write(small, colTarget, tx-font.MeasureString(small, mark).Ceil()/2, top, mark, valueW)
 
 	y := top + len(Areas)*rowH + footerSpace
 	for _, n := range text.Notes {
@@ -148,7 +150,7 @@ func Chart(d *Digest, text ChartText) ([]byte, error) {
 		y += noteLineH
 	}
 	var buf bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, img); err != nil {
+	if err := (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(&buf, img); err != nil {
 		return nil, fmt.Errorf("chart png: %w", err)
 	}
 	return buf.Bytes(), nil

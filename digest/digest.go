@@ -239,7 +239,7 @@ func Build(d Data, w Week, asOf time.Time, scopes []string, o Options) map[strin
 	if loc == nil {
 		loc = time.UTC
 	}
-	if end := w.End(loc); asOf.After(end) || asOf.IsZero() {
+	if end := w.End(loc); !asOf.Before(end) || asOf.IsZero() {
 		asOf = end.Add(-time.Second)
 	}
 	asOf = asOf.In(loc)

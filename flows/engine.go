@@ -1021,7 +1021,7 @@ func ackFor(st *Step, a Answer) string {
 	case TypePhoto:
 		return "Dạ, đã nhận " + a.Display + ", cảm ơn Bác."
 	case TypeLocation:
-		return "Dạ, đã ghi nơi họp."
+		return "Dạ, đã ghi: " + a.Display + "."
 	}
 	return "Dạ, " + a.Display + "."
 }
@@ -1099,7 +1099,7 @@ func helpText(st *Step, now time.Time) string {
 		case TypePhoto:
 			h = "Bác bấm vào biểu tượng ảnh ở ô nhắn tin của Zalo, chọn ảnh rồi gửi. Gửi được nhiều ảnh. Gửi xong thì gõ “xong”."
 		case TypeLocation:
-			h = "Bác bấm dấu “…” ở ô nhắn tin, chọn “Vị trí” rồi gửi. Hoặc gõ tên nơi họp, ví dụ: " + example(st, now) + "."
+			h = "Bác bấm dấu “…” ở ô nhắn tin, chọn “Vị trí” rồi gửi. Hoặc gõ tên địa điểm, ví dụ: " + example(st, now) + "."
 		}
 	}
 	if st.Optional {
@@ -1202,7 +1202,7 @@ const (
 	msgRestart         = "Dạ, mình làm lại từ đầu nhé."
 	msgPhotoGot        = "Dạ, đã nhận %d ảnh."
 	msgSendPhoto       = "Câu này Bác gửi ảnh ạ (bấm vào biểu tượng ảnh trong Zalo). Gửi xong thì gõ “xong”."
-	msgLocationHow     = "Bác gửi vị trí (bấm “…” rồi chọn Vị trí), hoặc gõ tên nơi họp."
+	msgLocationHow     = "Bác gửi vị trí (bấm “…” rồi chọn Vị trí), hoặc gõ tên địa điểm."
 )
 
 func cloneVars(v map[string]string) map[string]string {

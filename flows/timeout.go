@@ -108,8 +108,12 @@ func offerReply(f *Flow, s Session, lead string) Reply {
 			where = fmt.Sprintf(", đến câu “%s”", label(st))
 		}
 	}
-	text := fmt.Sprintf("%s\nBác đã trả lời %d/%d câu%s.\nBác chọn:\n1. Tiếp tục\n2. Làm lại từ đầu\n3. Hủy báo cáo",
-		lead, done, total, where)
+	progress := fmt.Sprintf("Bác đã trả lời %d/%d câu%s.", done, total, where)
+	if done == 0 {
+		// Before the first answer the number of questions is not known yet (it depends on it).
+		progress = "Bác chưa trả lời câu nào."
+	}
+	text := lead + "\n" + progress + "\nBác chọn:\n1. Tiếp tục\n2. Làm lại từ đầu\n3. Hủy báo cáo"
 	return Reply{Text: f.say(text), Buttons: []Button{{"Tiếp tục", PayloadContinue}, {"Làm lại từ đầu", PayloadRestart},
 		{"Hủy báo cáo", PayloadCancel}}}
 }

@@ -25,31 +25,42 @@ func mustFlow(tb testing.TB, id string) *Flow {
 	return f
 }
 
-// TestTranscripts runs every transcript in templates/flows/transcripts against the flow it
-// names.
+// TestTranscripts runs every transcript in templates/flows/transcripts (the shipped flows)
+// and flows/testdata/flows/transcripts (a test flow with every step type) against the flow
+// it names, from the same folder.
 func TestTranscripts(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(flowsDir, "transcripts", "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no transcripts found: %v", err)
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			src, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tr, err := ParseTranscript(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			failures, err := RunTranscript(mustFlow(t, tr.Flow), src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range failures {
-				t.Error(f)
-			}
-		})
+	for _, dir := range []string{flowsDir, "testdata/flows"} {
+		files, err := filepath.Glob(filepath.Join(dir, "transcripts", "*.yaml"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no transcripts found in %s: %v", dir, err)
+		}
+		for _, file := range files {
+			t.Run(filepath.Base(file), func(t *testing.T) {
+				src, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr, err := ParseTranscript(src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fsrc, err := os.ReadFile(filepath.Join(dir, tr.Flow+".yaml"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := Parse(fsrc)
+				if err != nil {
+					t.Fatalf("parse %s: %v", tr.Flow, err)
+				}
+				failures, err := RunTranscript(f, src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range failures {
+					t.Error(f)
+				}
+			})
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,10 @@ type Config struct {
 		Timezone string `yaml:"timezone"`
 		Schedule string `yaml:"schedule"`
 	} `yaml:"digest"`
+	Reminders struct {
+		DayOfMonth int    `yaml:"day_of_month"`
+		Time       string `yaml:"time"`
+	} `yaml:"reminders"`
 	Log struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`
@@ -63,6 +68,8 @@ func defaultConfig() Config {
 	c.Zalo.OAuthBase = "https://oauth.zaloapp.com"
 	c.Digest.Timezone = "Asia/Ho_Chi_Minh"
 	c.Digest.Schedule = "MON 07:00"
+	c.Reminders.DayOfMonth = 25
+	c.Reminders.Time = "09:00"
 	c.Log.Level = "info"
 	c.Log.Format = "json"
 	return c
@@ -126,6 +133,13 @@ func applyEnv(c *Config, env []string) error {
 		switch f.Kind() {
 		case reflect.String:
 			f.SetString(v)
+		case reflect.Int:
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s (%s): want a whole number, got %q", key, envName(key), v))
+				return
+			}
+			f.SetInt(int64(n))
 		case reflect.Bool:
 			switch strings.ToLower(v) {
 			case "1", "true", "yes", "on":
@@ -195,6 +209,12 @@ func (c Config) validate() error {
 	if _, _, err := parseSchedule(c.Digest.Schedule); err != nil {
 		bad("digest.schedule", err.Error())
 	}
+	if c.Reminders.DayOfMonth < 0 || c.Reminders.DayOfMonth > 31 {
+		bad("reminders.day_of_month", fmt.Sprintf("want 1–31, or 0 for no reminders, got %d", c.Reminders.DayOfMonth))
+	}
+	if _, err := time.Parse("15:04", c.Reminders.Time); err != nil {
+		bad("reminders.time", fmt.Sprintf("want a time like 09:00, got %q", c.Reminders.Time))
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -255,4 +275,10 @@ func mask(s string) string {
 		return "****"
 	}
 	return s[:2] + "****"
+}
+
+// reminderAt is reminders.time as a duration after midnight.
+func (c Config) reminderAt() time.Duration {
+	t, _ := time.Parse("15:04", c.Reminders.Time)
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
 }

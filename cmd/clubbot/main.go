@@ -123,7 +123,8 @@ func serveConfig(ctx context.Context, cfg Config, stdout io.Writer, hooks *serve
 		AppID: cfg.Zalo.AppID, OAID: cfg.Zalo.OAID, OASecret: cfg.Zalo.OASecretKey, AppSecret: cfg.Zalo.AppSecret,
 		APIBase: strings.TrimRight(cfg.Zalo.APIBase, "/"), OAuthBase: strings.TrimRight(cfg.Zalo.OAuthBase, "/"),
 		Bootstrap:  zalo.Tokens{Access: cfg.Zalo.AccessToken, Refresh: cfg.Zalo.RefreshToken},
-		AdminToken: cfg.Admin.APIToken, Buttons: cfg.Zalo.QuickReplies, TrustedProxies: cfg.trustedProxies()}
+		AdminToken: cfg.Admin.APIToken, Buttons: cfg.Zalo.QuickReplies, TrustedProxies: cfg.trustedProxies(),
+		ReminderDay: cfg.Reminders.DayOfMonth, ReminderAt: cfg.reminderAt()}
 	ln := net.Listener(nil)
 	if hooks != nil {
 		o.Mount = hooks.mount
