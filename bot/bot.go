@@ -138,6 +138,7 @@ func (b *Bot) routes() *gin.Engine {
 	r.GET("/webhook/zalo", func(c *gin.Context) { c.Status(http.StatusOK) })
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", b.ready)
+	r.GET("/static/card.png", serveCard)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.m.Registry, promhttp.HandlerOpts{})))
 	b.groupRoutes(r)
 	b.mountAdmin(r)

@@ -57,6 +57,7 @@ func TestOutboxTokenExpiredMidRun(t *testing.T) {
 			t.Errorf("user %s got %d messages, want exactly 4", id, got)
 		}
 	}
+	e.eventually("every outcome recorded", func() bool { q, _, _ := e.db.OutboxCounts(); return q == 0 })
 	for _, it := range e.items("") {
 		if it.Status != store.OutSent {
 			t.Errorf("item %d: status %s (%s), want sent", it.ID, it.Status, it.LastError)

@@ -150,10 +150,48 @@ func Chart(d *Digest, text ChartText) ([]byte, error) {
 		y += noteLineH
 	}
 	var buf bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(&buf, img); err != nil {
+	if err := (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(&buf, paletted(img)); err != nil {
 		return nil, fmt.Errorf("chart png: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// palette holds the chart's colours and their blends with the background, which is all
+// that anti-aliased text and flat bars produce.
+var palette = sync.OnceValue(func() color.Palette {
+	var p color.Palette
+	for _, c := range []color.RGBA{colText, colMuted, colBar, colTrack, colTarget} {
+		for k := 0; k <= 16; k++ {
+			mix := func(a, b uint8) uint8 { return uint8((int(a)*k + int(b)*(16-k)) / 16) }
+			p = append(p, color.RGBA{mix(c.R, colBackground.R), mix(c.G, colBackground.G), mix(c.B, colBackground.B), 0xff})
+		}
+	}
+	return p
+})
+
+// paletted converts the drawing to 8-bit colour: a PNG of palette indices is a quarter of
+// the raw size and is encoded without the per-row filter search of RGBA, several times
+// faster, and the chart looks the same.
+func paletted(src *image.RGBA) *image.Paletted {
+	pal := palette()
+	dst := image.NewPaletted(src.Bounds(), pal)
+	cache := map[uint32]uint8{}
+	var last uint32
+	var lastIdx uint8
+	have := false
+	for i, j := 0, 0; i < len(src.Pix); i, j = i+4, j+1 {
+		px := uint32(src.Pix[i])<<16 | uint32(src.Pix[i+1])<<8 | uint32(src.Pix[i+2])
+		if !have || px != last {
+			idx, ok := cache[px]
+			if !ok {
+				idx = uint8(pal.Index(color.RGBA{src.Pix[i], src.Pix[i+1], src.Pix[i+2], 0xff}))
+				cache[px] = idx
+			}
+			last, lastIdx, have = px, idx, true
+		}
+		dst.Pix[j] = lastIdx
+	}
+	return dst
 }
 
 func fill(img *image.RGBA, r image.Rectangle, c color.Color) {

@@ -185,6 +185,7 @@ func Advance(f *Flow, s Session, in Input, now time.Time) (Session, []Reply, []E
 	s = s.clone()
 	s.UpdatedAt = now
 	s.NudgedAt = time.Time{} // the user is back: a later idle spell gets its own nudge
+	in = cleanInput(in)
 	t := &turn{f: f, s: &s, now: now}
 	if s.Offering || f.NudgeAfter > 0 && !t.s.StartedAt.IsZero() && idle >= f.NudgeAfter {
 		// Back after a nudge, after "báo cáo", or after a long pause without a nudge (outside
@@ -197,6 +198,21 @@ func Advance(f *Flow, s Session, in Input, now time.Time) (Session, []Reply, []E
 		t.replies = []Reply{question(f, s, now)}
 	}
 	return s, t.replies, t.effects
+}
+
+// cleanInput drops invalid UTF-8 from what will be stored (photo URLs, coordinates), so a
+// session always survives its JSON round trip; an empty photo URL is no photo.
+func cleanInput(in Input) Input {
+	var photos []string
+	for _, p := range in.Photos {
+		if p = strings.TrimSpace(strings.ToValidUTF8(p, "")); p != "" {
+			photos = append(photos, p)
+		}
+	}
+	in.Photos = photos
+	in.Lat = strings.TrimSpace(strings.ToValidUTF8(in.Lat, ""))
+	in.Lng = strings.TrimSpace(strings.ToValidUTF8(in.Lng, ""))
+	return in
 }
 
 func (s Session) clone() Session {

@@ -23,10 +23,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	_ "time/tzdata"
 
@@ -47,9 +49,10 @@ func main() {
 	formats := flag.String("formats", "csv,xlsx,json", "formats to export, comma-separated")
 	query := flag.String("query", "", "extra query, e.g. from=2026-03-01&to=2026-03-31")
 	child := flag.String("child", "", "internal: run one export in this process")
+	profile := flag.String("profile", "", "write CPU and heap profiles of each export to this folder")
 	flag.Parse()
 	if *child != "" {
-		if err := runExport(*dbPath, *child, *query); err != nil {
+		if err := runExport(*dbPath, *child, *query, *profile); err != nil {
 			fmt.Fprintln(os.Stderr, "export:", err)
 			os.Exit(1)
 		}
@@ -63,7 +66,7 @@ func main() {
 	fmt.Printf("store %s: %d reports, %d clubs, %.0f MB; GOMAXPROCS=%d, %s\n",
 		*dbPath, *n, *clubsN, float64(fi.Size())/1e6, runtime.GOMAXPROCS(0), runtime.Version())
 	for _, f := range strings.Split(*formats, ",") {
-		cmd := exec.Command(os.Args[0], "-child", f, "-db", *dbPath, "-query", *query)
+		cmd := exec.Command(os.Args[0], "-child", f, "-db", *dbPath, "-query", *query, "-profile", *profile)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "child", f, ":", err)
@@ -152,7 +155,7 @@ func fill(path string, n, clubsN int) error {
 
 // runExport exports once through the real handler on a loopback server, streaming the
 // body into a counter, while a sampler records the peaks.
-func runExport(path, format, query string) error {
+func runExport(path, format, query, profile string) error {
 	db, err := store.Open(path)
 	if err != nil {
 		return err
@@ -195,6 +198,22 @@ func runExport(path, format, query string) error {
 	}
 	req, _ := http.NewRequest("GET", url, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
+	if profile != "" {
+		pf, err := os.Create(filepath.Join(profile, format+".cpu"))
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		pprof.StartCPUProfile(pf)
+		defer func() {
+			pprof.StopCPUProfile()
+			hf, _ := os.Create(filepath.Join(profile, format+".heap"))
+			pprof.Lookup("allocs").WriteTo(hf, 0)
+			hf.Close()
+		}()
+	}
+	var ru0 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	began := time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -205,13 +224,16 @@ func runExport(path, format, query string) error {
 	_, err = io.Copy(cw, resp.Body)
 	resp.Body.Close()
 	took := time.Since(began)
+	var ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano())
 	stop()
 	wg.Wait()
 	if err != nil || resp.StatusCode != 200 {
 		return fmt.Errorf("status %d: %v", resp.StatusCode, err)
 	}
-	fmt.Printf("%-4s  %7.2f s  first byte %6.2f s  %7.1f MB written  peak HeapInuse %6.1f MB  peak RssAnon %6.1f MB  VmHWM %6.1f MB\n",
-		format, took.Seconds(), first.Seconds(), float64(cw.n)/1e6, float64(peakHeap.Load())/1e6,
+	fmt.Printf("%-4s  wall %6.2f s  cpu %6.2f s  first byte %6.2f s  %6.1f MB written  peak HeapInuse %5.1f MB  peak RssAnon %5.1f MB  VmHWM %5.1f MB\n",
+		format, took.Seconds(), cpu.Seconds(), first.Seconds(), float64(cw.n)/1e6, float64(peakHeap.Load())/1e6,
 		float64(peakAnon.Load())/1e6, float64(procStatus("VmHWM"))/1e6)
 	return nil
 }

@@ -31,6 +31,9 @@ func TestOperatorEndpoints(t *testing.T) {
 	if code, body := get(t, e.base+"/readyz"); code != 200 || !strings.Contains(body, "ready") {
 		t.Errorf("readyz = %d %s", code, body)
 	}
+	if code, body := get(t, e.base+"/static/card.png"); code != 200 || !strings.HasPrefix(body, "\x89PNG") {
+		t.Errorf("card image = %d, %d bytes", code, len(body))
+	}
 	u := e.sim.AddUser(zalosim.User{Name: "An", Phone: "0912345678"}).ID
 	e.say(u, "0912 345 678", 1)
 	e.say(u, "bao cao", 1)
