@@ -193,8 +193,12 @@ func TestMediaFetch(t *testing.T) {
 	if len(files) != 4 {
 		t.Errorf("media folder holds %v, want the 4 photos only", files)
 	}
-	if got := metric(t, m.Registry, "clubbot_media_downloads_total", "outcome", "done"); got != 4 {
-		t.Errorf("downloads{done} = %v, want 4", got)
+	// The counter follows the record's commit: wait for it.
+	for i := 0; metric(t, m.Registry, "clubbot_media_downloads_total", "outcome", "done") != 4; i++ {
+		if i > 2000 {
+			t.Fatalf("downloads{done} = %v, want 4", metric(t, m.Registry, "clubbot_media_downloads_total", "outcome", "done"))
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -287,6 +287,24 @@ func (e *obEnv) calls(path, id string) []zalosim.Call {
 	return out
 }
 
+// wantMetric waits until a metric reaches want: metrics are counted just after the store
+// commit that the test may already have seen.
+func (e *obEnv) wantMetric(want float64, name string, labels ...string) {
+	e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := metric(e.t, e.bot.m.Registry, name, labels...)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Errorf("%s%v = %v, want %v", name, labels, got, want)
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // metric reads a counter or gauge of the bot's registry (0 when absent).
 func metric(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()

@@ -41,9 +41,7 @@ func TestOutboxTokenExpiredMidRun(t *testing.T) {
 	if got := e.sim.Stats().Refreshes; got != 1 {
 		t.Errorf("token refreshes at Zalo = %d, want exactly 1 (single-use refresh token)", got)
 	}
-	if got := metric(t, e.bot.m.Registry, "clubbot_token_refresh_total", "outcome", "ok"); got != 1 {
-		t.Errorf("clubbot_token_refresh_total{ok} = %v, want 1", got)
-	}
+	e.wantMetric(1, "clubbot_token_refresh_total", "outcome", "ok")
 	access, refresh := e.sim.Tokens()
 	stored, ok, err := e.db.LoadTokens(context.Background())
 	if err != nil || !ok || stored.Access != access || stored.Refresh != refresh {
@@ -133,12 +131,8 @@ func TestOutboxRetries(t *testing.T) {
 					t.Errorf("retry %d came %v after the failure, want ≥ %v", i, gap, min)
 				}
 			}
-			if got := metric(t, e.bot.m.Registry, "clubbot_outbox_retried_total", "code", tt.label); got != tt.retried {
-				t.Errorf("retried{%s} = %v, want %v", tt.label, got, tt.retried)
-			}
-			if got := metric(t, e.bot.m.Registry, "clubbot_outbox_failed_total", "code", tt.label); got != tt.failed {
-				t.Errorf("failed{%s} = %v, want %v", tt.label, got, tt.failed)
-			}
+			e.wantMetric(tt.retried, "clubbot_outbox_retried_total", "code", tt.label)
+			e.wantMetric(tt.failed, "clubbot_outbox_failed_total", "code", tt.label)
 		})
 	}
 }
@@ -195,18 +189,14 @@ func TestOutboxZaloDown(t *testing.T) {
 				if !strings.Contains(first.LastError, "503") {
 					t.Errorf("last error %q does not record the 503", first.LastError)
 				}
-				if got := metric(t, e.bot.m.Registry, "clubbot_outbox_failed_total", "code", "http_5xx"); got != 1 {
-					t.Errorf("failed{http_5xx} = %v, want 1", got)
-				}
+				e.wantMetric(1, "clubbot_outbox_failed_total", "code", "http_5xx")
 				return
 			}
 			out := e.waitOut(id, 2)
 			if out[0].Kind != "text" || out[1].Kind != "request_user_info" || len(e.sim.Outbound(id)) != 2 {
 				t.Errorf("sends = %s, %s (%d in all); want greeting then card, once each", out[0].Kind, out[1].Kind, len(e.sim.Outbound(id)))
 			}
-			if got := metric(t, e.bot.m.Registry, "clubbot_outbox_retried_total", "code", "http_5xx"); got != 6 {
-				t.Errorf("retried{http_5xx} = %v, want 6", got)
-			}
+			e.wantMetric(6, "clubbot_outbox_retried_total", "code", "http_5xx")
 			if gap := first.SentAt.Sub(start); gap < time.Minute || gap > 2*time.Minute {
 				t.Errorf("delivered %v after the outage began, want just after a minute", gap)
 			}
@@ -257,12 +247,8 @@ func TestOutboxWindow(t *testing.T) {
 			if got := len(e.calls(zalosim.PathMessageCS, id)) > calls; got != tt.wantCall {
 				t.Errorf("send attempted before the user wrote = %v, want %v", got, tt.wantCall)
 			}
-			if got := metric(t, e.bot.m.Registry, "clubbot_outbox_held"); got != 1 {
-				t.Errorf("gauge clubbot_outbox_held = %v, want 1", got)
-			}
-			if got := metric(t, e.bot.m.Registry, "clubbot_outbox_held_total"); got != 1 {
-				t.Errorf("clubbot_outbox_held_total = %v, want 1", got)
-			}
+			e.wantMetric(1, "clubbot_outbox_held")
+			e.wantMetric(1, "clubbot_outbox_held_total")
 			// The user writes: the window opens, the reply goes first, then the digest.
 			e.clock.Add(time.Minute)
 			// A held bulk message goes after the new replies; a held reply goes first (by age).
@@ -340,9 +326,7 @@ func TestOutboxTemplateRejected(t *testing.T) {
 			if again[0].Kind != "text" || lists() != 1 {
 				t.Errorf("after the refusal: kind %s, %d list sends; want text and no new list", again[0].Kind, lists())
 			}
-			if got := metric(t, e.bot.m.Registry, "clubbot_outbox_fallback_total", "dropped", "buttons"); got != 1 {
-				t.Errorf("fallback{buttons} = %v, want 1", got)
-			}
+			e.wantMetric(1, "clubbot_outbox_fallback_total", "dropped", "buttons")
 		})
 	}
 }
@@ -386,9 +370,7 @@ func TestOutboxQuote(t *testing.T) {
 			if out[0].QuoteMsgID != want {
 				t.Errorf("first answer quotes %q, want %q", out[0].QuoteMsgID, want)
 			}
-			if got := metric(t, e.bot.m.Registry, "clubbot_outbox_fallback_total", "dropped", "quote"); got != map[bool]float64{false: 0, true: 1}[refuse] {
-				t.Errorf("fallback{quote} = %v", got)
-			}
+			e.wantMetric(map[bool]float64{false: 0, true: 1}[refuse], "clubbot_outbox_fallback_total", "dropped", "quote")
 		})
 	}
 }
@@ -582,9 +564,7 @@ func TestOutboxResendAfterCrash(t *testing.T) {
 	o := e.bot.o
 	e.start(o)
 	e.eventually("the resend", func() bool { return e.item(inflight).Status == store.OutSent })
-	if got := metric(t, e.bot.m.Registry, "clubbot_outbox_resent_after_crash_total"); got != 1 {
-		t.Errorf("resent_after_crash = %v, want 1", got)
-	}
+	e.wantMetric(1, "clubbot_outbox_resent_after_crash_total")
 	e.stop()
 	if strings.Contains(texts(e.sim.Outbound(id)), "đã gửi") {
 		t.Error("an item recorded as sent was sent again")

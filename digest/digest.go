@@ -590,9 +590,9 @@ func (g *aggregate) finish(dg *Digest) {
 	dg.UnitsTotal = len(g.unitOrder)
 	slices.SortFunc(units, func(a, b UnitStat) int {
 		if dg.National {
-			return cmp.Or(cmp.Compare(a.Pct, b.Pct), cmp.Compare(b.Expected, a.Expected), cmp.Compare(a.Name, b.Name))
+			return cmp.Or(cmp.Compare(a.Pct, b.Pct), cmp.Compare(b.Expected, a.Expected), cmp.Compare(flows.Fold(a.Name), flows.Fold(b.Name)))
 		}
-		return cmp.Or(cmp.Compare(b.Missing, a.Missing), cmp.Compare(a.Pct, b.Pct), cmp.Compare(a.Name, b.Name))
+		return cmp.Or(cmp.Compare(b.Missing, a.Missing), cmp.Compare(a.Pct, b.Pct), cmp.Compare(flows.Fold(a.Name), flows.Fold(b.Name)))
 	})
 	if !dg.National {
 		units = units[:min(len(units), MaxListed)]
