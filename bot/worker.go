@@ -2,7 +2,9 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -105,8 +107,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// process applies a group of events in one transaction. If one event's handler fails, the
-// group is retried one event at a time so a single bad event cannot hold the others back.
+// process applies a group of events in one transaction. If one event fails, the group is
+// rolled back and retried one event at a time, so a single bad event cannot hold the others
+// back; an event whose handler panics is then marked processed on its own, without the
+// half-made changes of the panicking handler.
 func (w *Worker) process(batch []store.InboxEvent) error {
 	now := w.now()
 	err := w.db.Update(func(tx *store.Tx) error {
@@ -117,21 +121,36 @@ func (w *Worker) process(batch []store.InboxEvent) error {
 		}
 		return nil
 	})
-	if err == nil || len(batch) == 1 {
-		if err == nil {
-			for _, e := range batch {
-				w.m.WorkerLag.Observe(now.Sub(e.ReceivedAt).Seconds())
-			}
+	if err == nil {
+		for _, e := range batch {
+			w.m.WorkerLag.Observe(now.Sub(e.ReceivedAt).Seconds())
 		}
-		return err
+		return nil
 	}
 	for _, e := range batch {
-		if err := w.db.Update(func(tx *store.Tx) error { return w.one(tx, e, now) }); err != nil {
+		err := w.db.Update(func(tx *store.Tx) error { return w.one(tx, e, now) })
+		var p *panicError
+		if errors.As(err, &p) {
+			w.m.Processed.WithLabelValues("panic").Inc()
+			w.log.Error().Interface("panic", p.value).Str("stack", p.stack).Uint64("seq", e.Seq).
+				Str("event", e.EventName).Msg("event handler panic; event skipped")
+			err = w.db.Update(func(tx *store.Tx) error { return tx.MarkProcessed(e.Seq) })
+		}
+		if err != nil {
 			return err
 		}
+		w.m.WorkerLag.Observe(now.Sub(e.ReceivedAt).Seconds())
 	}
 	return nil
 }
+
+// panicError carries a handler panic out of the transaction, which it rolls back.
+type panicError struct {
+	value any
+	stack string
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("handler panic: %v", p.value) }
 
 // one processes event e unless it was processed already (it may be both in the pending
 // list read at start-up and in a later notification).
@@ -145,10 +164,7 @@ func (w *Worker) one(tx *store.Tx, e store.InboxEvent, now time.Time) (err error
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			// A bug must not wedge the user's queue forever: log it and mark the event done.
-			w.m.Processed.WithLabelValues("panic").Inc()
-			w.log.Error().Interface("panic", r).Uint64("seq", e.Seq).Str("event", rec.EventName).Msg("event handler panic")
-			err = tx.MarkProcessed(e.Seq)
+			err = &panicError{value: r, stack: string(debug.Stack())}
 		}
 	}()
 	if err := w.handle(tx, rec, now); err != nil {
