@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -27,12 +28,19 @@ const MaxImportBody = 20 << 20
 // report id with a 0 byte) and appear in commands typed by officers (`clb <mã>`).
 var clubCodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
 
+// importReadTimeout replaces the server's 15 s read timeout for an import body: 20 MB over
+// a provincial office's connection can take a minute or two.
+const importReadTimeout = 3 * time.Minute
+
 // readImport reads a CSV body: 413 over MaxImportBody, 422 when it is not UTF-8.
 func readImport(c *gin.Context) ([]byte, error) {
 	tooLarge := &Error{Code: ETooLarge, Message: fmt.Sprintf("tệp quá lớn: tối đa %d MB", MaxImportBody>>20)}
 	if c.Request.ContentLength > MaxImportBody {
 		return nil, tooLarge
 	}
+	// Not every writer supports deadlines (test recorders do not); the server's own
+	// timeout then applies.
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(importReadTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxImportBody))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

@@ -49,6 +49,8 @@ type Options struct {
 	// Sender and Media tune the outbox sender and the photo downloader (zero: defaults).
 	Sender SenderConfig
 	Media  MediaConfig
+	// DigestSchedule is digest.schedule ("MON 07:00", in Loc); empty: DefaultDigestSchedule.
+	DigestSchedule string
 }
 
 // Bot is the running product: HTTP surface, ingest, worker and sender around one store.
@@ -64,6 +66,7 @@ type Bot struct {
 	client  *zalo.Client
 	flows   *FlowSet
 	conv    *Conversations
+	digest  *Digester
 	started time.Time
 	// jobs are background loops started by Serve and stopped with the worker.
 	jobs []func(ctx context.Context)
@@ -116,6 +119,11 @@ func New(o Options) (*Bot, error) {
 	rem := &Reminders{DB: o.DB, Messages: msgs, Loc: o.Loc, Day: o.ReminderDay, At: o.ReminderAt, Now: o.Now,
 		Log: o.Log, Metrics: b.m, Wake: b.sender.Wake}
 	b.jobs = append(b.jobs, rem.Run)
+	b.jobs = append(b.jobs, b.newTimers().Run) // conversation nudges and expiry (timers.go)
+	if b.digest, err = newDigester(b); err != nil {
+		return nil, err
+	}
+	b.jobs = append(b.jobs, b.digest.Run)
 	b.engine = b.routes()
 	return b, nil
 }
@@ -139,9 +147,13 @@ func (b *Bot) routes() *gin.Engine {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", b.ready)
 	r.GET("/static/card.png", serveCard)
+	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin/") })
+	r.GET("/admin/", serveConsole)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.m.Registry, promhttp.HandlerOpts{})))
 	b.groupRoutes(r)
 	b.mountAdmin(r)
+	b.mountFlowsAdmin(r)
+	b.digestRoutes(r)
 	if b.o.Mount != nil {
 		b.o.Mount(r)
 	}

@@ -242,6 +242,13 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 	if err != nil {
 		return err
 	}
+	if active {
+		// Expired conversations, and "báo cáo" during one (timers.go).
+		var handled bool
+		if sess, handled, err = cv.resume(tx, u, sess, in, out, now, log); handled || err != nil {
+			return err
+		}
+	}
 	if active && sess.Status == "active" {
 		// Keep a copy of photos sent in a conversation: Zalo's links do not last. The
 		// download happens outside this transaction (MediaFetcher).

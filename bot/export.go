@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,8 +25,14 @@ const exportPage = 500
 // handler if a client stops reading.
 const exportWriteTimeout = 15 * time.Minute
 
-// ReportQuery selects and formats the reports of an export.
-type ReportQuery struct {
+// exportSlots bounds the exports running at once in the process. An XLSX export holds about
+// 80 MB at its peak and each export keeps a core busy for seconds; more requests wait their
+// turn (until their client gives up) rather than push the bot's memory and the webhook's
+// latency out of budget.
+var exportSlots = make(chan struct{}, 2)
+
+// exportQuery selects and formats the reports of an export.
+type exportQuery struct {
 	From, To string // YYYY-MM-DD, inclusive; empty = unbounded
 	Province string // province code; empty = all
 	Format   string // "json", "csv" or "xlsx"
@@ -37,12 +44,12 @@ var exportTypes = map[string]string{
 	"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
-// reportQuery reads and checks the query of GET /api/v1/reports.
-func (b *Bot) reportQuery(c *gin.Context) (ReportQuery, error) {
+// parseExportQuery reads and checks the query of GET /api/v1/reports.
+func (b *Bot) parseExportQuery(c *gin.Context) (exportQuery, error) {
 	if err := checkParams(c, "from", "to", "province", "format"); err != nil {
-		return ReportQuery{}, err
+		return exportQuery{}, err
 	}
-	q := ReportQuery{Format: strings.ToLower(c.DefaultQuery("format", "json"))}
+	q := exportQuery{Format: strings.ToLower(c.DefaultQuery("format", "json"))}
 	if _, ok := exportTypes[q.Format]; !ok {
 		return q, invalid(fmt.Sprintf("format: “%s” không hợp lệ; dùng json, csv hoặc xlsx", q.Format))
 	}
@@ -68,8 +75,8 @@ func (b *Bot) reportQuery(c *gin.Context) (ReportQuery, error) {
 	return q, err
 }
 
-// Filename is the download name of the export, e.g. bao-cao_2026-11-01_2026-11-30_tuyen-quang.csv.
-func (q ReportQuery) Filename() string {
+// filename is the download name of the export, e.g. bao-cao_2026-11-01_2026-11-30_tuyen-quang.csv.
+func (q exportQuery) filename() string {
 	parts := []string{"bao-cao"}
 	if q.From != "" || q.To != "" {
 		from, to := q.From, q.To
@@ -92,7 +99,7 @@ func (q ReportQuery) Filename() string {
 // get their status; after that the connection is cut, so a client never takes a truncated
 // file for a whole one.
 func (b *Bot) exportReports(c *gin.Context) {
-	q, err := b.reportQuery(c)
+	q, err := b.parseExportQuery(c)
 	if err != nil {
 		b.abortError(c, err)
 		return
@@ -101,13 +108,19 @@ func (b *Bot) exportReports(c *gin.Context) {
 		log := reqLogger(c, b.o.Log)
 		log.Debug().Err(err).Msg("export: write deadline not extended")
 	}
+	select {
+	case exportSlots <- struct{}{}:
+		defer func() { <-exportSlots }()
+	case <-c.Request.Context().Done():
+		return // the client gave up waiting
+	}
 	w := &lazyWriter{c: c, start: func() {
 		c.Header("Content-Type", exportTypes[q.Format])
-		c.Header("Content-Disposition", `attachment; filename="`+q.Filename()+`"`)
+		c.Header("Content-Disposition", `attachment; filename="`+q.filename()+`"`)
 		c.Header("Cache-Control", "no-store")
 		c.Status(http.StatusOK)
 	}}
-	n, err := b.WriteReports(c.Request.Context(), w, q)
+	n, err := b.writeReports(c.Request.Context(), w, q)
 	log := reqLogger(c, b.o.Log)
 	if err == nil {
 		log.Info().Int("reports", n).Str("format", q.Format).Msg("reports exported")
@@ -117,7 +130,11 @@ func (b *Bot) exportReports(c *gin.Context) {
 		b.abortError(c, err)
 		return
 	}
-	log.Error().Err(err).Int("reports", n).Str("format", q.Format).Msg("export failed while streaming; connection cut")
+	ev := log.Error()
+	if errors.Is(err, context.Canceled) {
+		ev = log.Info() // the client went away
+	}
+	ev.Err(err).Int("reports", n).Str("format", q.Format).Msg("export stopped while streaming; connection cut")
 	panic(http.ErrAbortHandler)
 }
 
@@ -140,11 +157,11 @@ func (w *lazyWriter) Write(p []byte) (int, error) {
 // reportWriter is export.Writer; the XLSX writer is in this package (it needs temp files).
 type reportWriter = export.Writer
 
-// WriteReports writes the meeting reports selected by q to w and returns how many it
+// writeReports writes the meeting reports selected by q to w and returns how many it
 // wrote. Reports are read a page at a time (store.ReportPage), each page in its own short
 // read transaction, and written before the next is read: memory holds one page, the
 // registry's club names and the users' names, never the whole export.
-func (b *Bot) WriteReports(ctx context.Context, w io.Writer, q ReportQuery) (int, error) {
+func (b *Bot) writeReports(ctx context.Context, w io.Writer, q exportQuery) (int, error) {
 	layout, err := b.reportLayout()
 	if err != nil {
 		return 0, err

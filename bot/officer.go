@@ -53,22 +53,19 @@ func (cv *Conversations) provinceLabel(code string) string {
 	return cv.Provinces.Name(code)
 }
 
-// summary answers an officer's "tổng hợp" with this month's figures for their province.
+// summary answers an officer's "tổng hợp" with the weekly digest of their province (an
+// admin without a province: the national one) for the week so far (issue 6). It is built
+// inside the worker's transaction from the store, so it includes the report confirmed a
+// moment ago. The chart is not sent here (it needs an upload outside the transaction).
 func (cv *Conversations) summary(tx *store.Tx, u *club.User, out *outbuf, now time.Time) error {
-	st, err := status(tx, u.Province, now)
+	r, err := digestNow(tx, cv.Provinces, cv.Loc, resolveProvince(cv.Provinces, u.Province), now, cv.Buttons)
 	if err != nil {
 		return err
 	}
-	n, rep := len(st.Clubs), len(st.Reported)
-	pct, avg := 0, int64(0)
-	if n > 0 {
-		pct = rep * 100 / n
+	out.msgs = append(out.msgs, r.officer...)
+	if r.footer != nil {
+		out.msgs = append(out.msgs, *r.footer)
 	}
-	if rep > 0 {
-		avg = st.Attendance / int64(rep)
-	}
-	out.text(cv.Messages.Render("summary", map[string]any{"Province": cv.provinceLabel(u.Province),
-		"Month": now.Format("01/2006"), "Total": n, "Reported": rep, "Percent": pct, "Attendance": st.Attendance, "Avg": avg}))
 	return nil
 }
 

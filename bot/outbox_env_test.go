@@ -140,7 +140,7 @@ func startEnvT(t *testing.T, tweak func(*Options)) *obEnv {
 		// it: a large burst keeps the limiter out of tests that are not about it.
 		Sender: SenderConfig{Poll: 3 * time.Millisecond, BackoffBase: time.Second, BackoffMax: 5 * time.Minute,
 			Rate: 1000, Burst: 1000, BulkRate: 1000, BulkBurst: 1000},
-		Media:      MediaConfig{Poll: 5 * time.Millisecond, HTTP: loopbackClient(), BackoffBase: time.Second}}
+		Media: MediaConfig{Poll: 5 * time.Millisecond, HTTP: loopbackClient(), BackoffBase: time.Second}}
 	if tweak != nil {
 		tweak(&o)
 	}

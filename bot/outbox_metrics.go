@@ -2,9 +2,10 @@ package bot
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// registerOutboxGauges adds the outbox's current state to /metrics: items waiting to be
-// sent and items held for recipients outside the interaction window. Both are read from
-// the store's indexes at scrape time, so they are right after a restart too.
+// registerOutboxGauges adds the store's queues to /metrics: outbox items waiting to be sent,
+// items held for recipients outside the interaction window, and inbox events not yet
+// processed. They are read from the store's indexes at scrape time, so they are right
+// after a restart too.
 func (b *Bot) registerOutboxGauges() {
 	counts := func(held bool) func() float64 {
 		return func() float64 {
@@ -23,5 +24,13 @@ func (b *Bot) registerOutboxGauges() {
 			Help: "Outgoing messages waiting to be sent (including those waiting for a retry)."}, counts(false)),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "clubbot_outbox_held",
 			Help: "Outgoing messages held until their recipient next writes (outside the 7-day window)."}, counts(true)),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "clubbot_inbox_pending",
+			Help: "Webhook events recorded and not yet processed (the worker's backlog)."}, func() float64 {
+			n, err := b.o.DB.InboxPending()
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}),
 	)
 }

@@ -150,7 +150,7 @@ func TestOutboxZaloDown(t *testing.T) {
 		want     string
 		attempts int
 	}{
-		{"down for a minute", time.Hour, time.Minute, store.OutSent, 7}, // t=0,1,3,7,15,31 fail; 63 succeeds
+		{"down for a minute", time.Hour, time.Minute, store.OutSent, 7},                   // t=0,1,3,7,15,31 fail; 63 succeeds
 		{"down past the retry budget", 20 * time.Second, time.Minute, store.OutFailed, 6}, // t=31 ≥ 20 s: give up
 	}
 	for _, tt := range tests {

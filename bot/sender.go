@@ -300,17 +300,28 @@ func (s *Sender) step(done []sendResult, dispatch bool) ([]sendJob, time.Time, e
 	return picks, next, nil
 }
 
+// queueKey identifies one destination's items of one priority: the unit kept in order.
+type queueKey struct {
+	dest string
+	prio int
+}
+
 // anyDue reports whether some queued item could be sent now, and otherwise when the next
 // one falls due.
 func (s *Sender) anyDue(tx *store.Tx, now time.Time, busy map[string]bool) (due bool, next time.Time, err error) {
-	seen := map[string]bool{}
+	// While the OA-wide bucket is empty nothing can go: no need to read the queue. This
+	// keeps wake-ups cheap while a backlog drains at the rate limit.
+	if ok, at := s.lim.all.ready(now); !ok {
+		return false, at, nil
+	}
+	seen := map[queueKey]bool{}
 	n := 0
 	err = tx.ScanQueue(func(e store.QueueEntry) bool {
 		n++
 		if n > s.cfg.ScanLimit {
 			return false
 		}
-		k := e.Dest + "|" + strconv.Itoa(e.Priority)
+		k := queueKey{e.Dest, e.Priority}
 		if busy[e.Dest] || seen[k] {
 			return true
 		}
@@ -344,16 +355,22 @@ func earliest(a, b time.Time) time.Time {
 // Each pick is marked in flight in tx.
 func (s *Sender) plan(tx *store.Tx, now time.Time, busy map[string]bool, free int) ([]sendJob, time.Time, []func(), error) {
 	var next time.Time
+	if ok, at := s.lim.all.ready(now); !ok {
+		return nil, at, nil, nil
+	}
 	var cands []store.QueueEntry
-	seen := map[string]bool{}
+	seen := map[queueKey]bool{}
 	n := 0
-	// Candidates first: the queue must not change under its own cursor.
+	// Candidates first: the queue must not change under its own cursor. Enough of them
+	// for the free workers, with room for some to be held or limited; a deeper backlog
+	// waits for the next pass.
+	enough := 4*free + 16
 	err := tx.ScanQueue(func(e store.QueueEntry) bool {
 		n++
-		if n > s.cfg.ScanLimit {
+		if n > s.cfg.ScanLimit || len(cands) >= enough {
 			return false
 		}
-		k := e.Dest + "|" + strconv.Itoa(e.Priority)
+		k := queueKey{e.Dest, e.Priority}
 		if busy[e.Dest] || seen[k] {
 			return true // one item of a destination at a time, in order
 		}

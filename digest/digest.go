@@ -208,6 +208,7 @@ type UnitStat struct {
 	Reported int
 	Missing  int
 	Pct      int
+	key      string // Name folded (case and diacritics aside), for grouping and sorting
 }
 
 // pct returns a/b in whole percent, rounded down; 0 when b is 0.
@@ -239,15 +240,15 @@ func Build(d Data, w Week, asOf time.Time, scopes []string, o Options) map[strin
 	if loc == nil {
 		loc = time.UTC
 	}
-	if end := w.End(loc); !asOf.Before(end) || asOf.IsZero() {
-		asOf = end.Add(-time.Second)
+	if asOf.IsZero() {
+		asOf = w.End(loc)
 	}
-	asOf = asOf.In(loc)
+	asOf = AsOf(w, asOf, loc)
 	today := DayIn(asOf, loc)
 	monthStart := today.FirstOfMonth()
 	prevStart := monthStart.AddMonths(-1)
 	areasFrom := monthStart.AddMonths(-(AreaMonths - 1))
-	historyFrom := monthStart.AddMonths(-(HistoryMonths - 1))
+	historyFrom := HistoryStart(asOf, loc)
 	activeFrom := today.AddMonths(-StoppedMonths) + 1 // a meeting after this day counts as recent
 	asOfUnix := asOf.Unix()
 	weekStart := w.Start(loc).Unix()
@@ -331,9 +332,10 @@ func Build(d Data, w Week, asOf time.Time, scopes []string, o Options) map[strin
 	}
 
 	// Aggregate per scope; every club also counts nationally.
+	folds := map[string]string{}
 	aggs := make(map[string]*aggregate, len(out))
 	for s := range out {
-		aggs[s] = &aggregate{units: map[string]*UnitStat{}}
+		aggs[s] = &aggregate{units: map[string]*UnitStat{}, fold: folds}
 	}
 	prevEnd := monthStart - 1
 	for ci := range accs {
@@ -390,6 +392,7 @@ type aggregate struct {
 	older, olderBase      [2]int
 	units                 map[string]*UnitStat
 	unitOrder             []string
+	fold                  map[string]string // place → folded name, shared: flows.Fold is slow for 20,000 clubs
 	best, most, improved  *Example
 	mostTie               int
 	bestAreas, mostAttend int
@@ -469,13 +472,14 @@ func (g *aggregate) add(dg *Digest, a *clubAcc, c *club.Club, reports []Report, 
 	}
 
 	// Units: communes by name as people write them (case and diacritics aside).
-	unit, unitName := flows.Fold(line.Place), line.Place
-	if dg.National {
-		unit = a.scope
+	unit, ok := g.fold[line.Place]
+	if !ok {
+		unit = flows.Fold(line.Place)
+		g.fold[line.Place] = unit
 	}
 	u, ok := g.units[unit]
 	if !ok {
-		u = &UnitStat{Name: unitName}
+		u = &UnitStat{Name: line.Place, key: unit}
 		g.units[unit] = u
 		g.unitOrder = append(g.unitOrder, unit)
 	}
@@ -590,9 +594,9 @@ func (g *aggregate) finish(dg *Digest) {
 	dg.UnitsTotal = len(g.unitOrder)
 	slices.SortFunc(units, func(a, b UnitStat) int {
 		if dg.National {
-			return cmp.Or(cmp.Compare(a.Pct, b.Pct), cmp.Compare(b.Expected, a.Expected), cmp.Compare(flows.Fold(a.Name), flows.Fold(b.Name)))
+			return cmp.Or(cmp.Compare(a.Pct, b.Pct), cmp.Compare(b.Expected, a.Expected), cmp.Compare(a.key, b.key))
 		}
-		return cmp.Or(cmp.Compare(b.Missing, a.Missing), cmp.Compare(a.Pct, b.Pct), cmp.Compare(flows.Fold(a.Name), flows.Fold(b.Name)))
+		return cmp.Or(cmp.Compare(b.Missing, a.Missing), cmp.Compare(a.Pct, b.Pct), cmp.Compare(a.key, b.key))
 	})
 	if !dg.National {
 		units = units[:min(len(units), MaxListed)]

@@ -184,3 +184,18 @@ func (s Schedule) Due(t time.Time) (Week, time.Time) {
 	}
 	return w, s.Slot(w) // not reached: some slot of the last three weeks is in the past
 }
+
+// AsOf returns the instant a digest of week w built at now reads data up to: the end of
+// the week (its last second) once it is over, now while it is in progress.
+func AsOf(w Week, now time.Time, loc *time.Location) time.Time {
+	if end := w.End(loc); !now.Before(end) {
+		return end.Add(-time.Second)
+	}
+	return now.In(loc)
+}
+
+// HistoryStart is the first meeting date a digest as of asOf reads: reports of earlier
+// meetings may be left out of Data (they change nothing).
+func HistoryStart(asOf time.Time, loc *time.Location) Day {
+	return DayIn(asOf, loc).FirstOfMonth().AddMonths(-(HistoryMonths - 1))
+}

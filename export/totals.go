@@ -14,6 +14,7 @@ const AttendanceStep = "attendance_total"
 // the set of club codes seen, never the reports: memory grows with the registry, not with
 // the number of reports exported.
 type Totals struct {
+	folded    map[string]string // commune as written → folded, so each spelling is folded once
 	communes  map[communeKey]*tally
 	provinces map[string]*tally
 	all       tally
@@ -45,12 +46,17 @@ func (t *tally) add(r *club.Report) {
 
 // NewTotals returns empty totals.
 func NewTotals() *Totals {
-	return &Totals{communes: map[communeKey]*tally{}, provinces: map[string]*tally{}}
+	return &Totals{folded: map[string]string{}, communes: map[communeKey]*tally{}, provinces: map[string]*tally{}}
 }
 
 // Add counts one report. Communes that differ only in case or diacritics are one.
 func (t *Totals) Add(r *club.Report) {
-	k := communeKey{r.Province, flows.Fold(r.Commune)}
+	f, ok := t.folded[r.Commune]
+	if !ok {
+		f = flows.Fold(r.Commune)
+		t.folded[r.Commune] = f
+	}
+	k := communeKey{r.Province, f}
 	c := t.communes[k]
 	if c == nil {
 		c = &tally{name: r.Commune}

@@ -226,10 +226,15 @@ func (p *parser) fields(n *yaml.Node, what string, allowed []string, other map[s
 		}
 		if !slices.Contains(allowed, k.Value) {
 			hint := ""
+			var owners []string
 			for t, keys := range other {
 				if slices.Contains(keys, k.Value) {
-					hint = fmt.Sprintf(" (it belongs to %s steps)", t)
+					owners = append(owners, t)
 				}
+			}
+			if len(owners) > 0 {
+				sort.Strings(owners)
+				hint = fmt.Sprintf(" (it belongs to %s steps)", strings.Join(owners, ", "))
 			}
 			if hint == "" {
 				hint = " (allowed: " + strings.Join(allowed, ", ") + ")"

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"testing"
@@ -177,5 +178,42 @@ func TestReportPage(t *testing.T) {
 	}
 	if all, pages := scan(ReportFilter{}, 10); len(all) != n || pages != 3 {
 		t.Errorf("everything: %d reports in %d pages, want %d in 3", len(all), pages, n)
+	}
+}
+
+// TestMeetingDatePrefilter guards the shortcut of ReportFilter.mayMatch: it takes the first
+// `"meeting_date":"` of a record as the report's meeting date, which holds while every field
+// encoded before MeetingDate is a scalar (no nested answers or revisions can come first).
+func TestMeetingDatePrefilter(t *testing.T) {
+	typ := reflect.TypeOf(club.Report{})
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		if f.Name == "MeetingDate" {
+			break
+		}
+		switch f.Type.Kind() {
+		case reflect.String, reflect.Bool, reflect.Int, reflect.Int64, reflect.Uint64:
+		default:
+			t.Errorf("club.Report.%s (%s) is encoded before MeetingDate and is not a scalar: store.ReportFilter.mayMatch would misread records", f.Name, f.Type)
+		}
+	}
+	r := club.Report{ID: 1, ClubCode: `"meeting_date":"1999-01-01`, MeetingDate: "2026-05-05",
+		Answers: map[string]flows.Answer{"meeting_date": {Type: flows.TypeDate, Date: "2020-01-01"}}}
+	raw, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		f    ReportFilter
+		want bool
+	}{
+		{ReportFilter{From: "2026-05-05", To: "2026-05-05"}, true},
+		{ReportFilter{From: "2026-05-06"}, false},
+		{ReportFilter{To: "2026-05-04"}, false},
+		{ReportFilter{To: "2020-01-01"}, false},
+	} {
+		if got := tt.f.mayMatch(raw); got != tt.want {
+			t.Errorf("mayMatch(%+v) = %v, want %v", tt.f, got, tt.want)
+		}
 	}
 }

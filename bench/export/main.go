@@ -226,7 +226,7 @@ func runExport(path, format, query, profile string) error {
 	took := time.Since(began)
 	var ru1 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-	cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano())
+	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 	stop()
 	wg.Wait()
 	if err != nil || resp.StatusCode != 200 {

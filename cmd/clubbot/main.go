@@ -45,6 +45,9 @@ Usage:
   clubbot demo [--addr :8080] [--data DIR]   bot + simulated Zalo + sample data on one port
   clubbot serve --config config.yaml         run against the Zalo OA API (zalo.api_base)
   clubbot healthcheck [--url URL]            exit 0 if the server answers /healthz
+  clubbot flows validate [dir]               check the flow templates (default templates/flows)
+  clubbot flows test [dir]                   run the transcripts in dir/transcripts
+  clubbot chat [--flow meeting_report]       talk to the engine in the terminal (stdin)
   clubbot version
 `
 
@@ -61,6 +64,10 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 		return demo(ctx, args[1:], env, stdout)
 	case "healthcheck":
 		return healthcheck(args[1:], env)
+	case "flows":
+		return flowsCmd(args[1:], stdout, stderr)
+	case "chat":
+		return chat(ctx, args[1:], stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "clubbot", version)
 		return nil
@@ -124,7 +131,7 @@ func serveConfig(ctx context.Context, cfg Config, stdout io.Writer, hooks *serve
 		APIBase: strings.TrimRight(cfg.Zalo.APIBase, "/"), OAuthBase: strings.TrimRight(cfg.Zalo.OAuthBase, "/"),
 		Bootstrap:  zalo.Tokens{Access: cfg.Zalo.AccessToken, Refresh: cfg.Zalo.RefreshToken},
 		AdminToken: cfg.Admin.APIToken, Buttons: cfg.Zalo.QuickReplies, TrustedProxies: cfg.trustedProxies(),
-		ReminderDay: cfg.Reminders.DayOfMonth, ReminderAt: cfg.reminderAt()}
+		ReminderDay: cfg.Reminders.DayOfMonth, ReminderAt: cfg.reminderAt(), DigestSchedule: cfg.Digest.Schedule}
 	ln := net.Listener(nil)
 	if hooks != nil {
 		o.Mount = hooks.mount

@@ -1,0 +1,363 @@
+// Command turns measures conversation turns per second through the real path: signed
+// webhook POSTs to the real clubbot server on loopback (ingest: signature, dedup, the
+// fsynced inbox), the worker (the user's session from bbolt, the flows engine, the new
+// session, the report, the replies queued in the outbox, all in one transaction), with the
+// sender running against a simulated Zalo. Run from the repository root:
+//
+//	go run ./bench/turns -users 2000 -c 64 -rounds 3
+//
+// Every simulated chairperson (linked to a club) answers a whole meeting report per round —
+// "báo cáo", the questions, a wrong answer, a going back, the summary, "đồng ý": 15 messages
+// — one message at a time (the next is posted after the previous one was acknowledged, so a
+// user's messages keep their order), many users at once over c keep-alive connections. A
+// round is timed from its first POST until the worker has processed every event; it prints
+// turns/s (events processed, each answered with replies queued in the outbox) and outbox
+// items queued/s, per round and for the median round (target ≥ 10,000 turns/s on 2 cores),
+// then checks that each user stored exactly one report per round.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"runtime/trace"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"clubbot/bot"
+	"clubbot/bot/zalo"
+	"clubbot/club"
+	"clubbot/store"
+	"clubbot/zalosim"
+)
+
+const (
+	appID    = "1027192766115822600"
+	oaID     = "2910835123456789012"
+	oaSecret = "FAKE_OA_SECRET_KEY_123"
+)
+
+// script is one chairperson's report: 15 turns, including a wrong answer (the repair
+// rule) and a "quay lại", ending with the confirmation that stores the report.
+var script = []string{
+	"báo cáo", "có", "hôm qua", "khoảng 35 người", "20", "bỏ qua", "suc khoe, van nghe", "abc",
+	"25", "quay lại", "25", "0", "Cần thêm máy đo huyết áp", "đồng ý", "cảm ơn",
+}
+
+func main() {
+	users := flag.Int("users", 2000, "simulated chairpersons, each with a club")
+	conc := flag.Int("c", 64, "concurrent connections (each drives users/c chairpersons)")
+	rounds := flag.Int("rounds", 3, "rounds: every user sends the whole script once per round")
+	timeout := flag.Duration("timeout", 5*time.Minute, "bound on the whole run")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the rounds to this file")
+	traceFile := flag.String("trace", "", "write an execution trace of the first round to this file")
+	flag.Parse()
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err == nil {
+			traceOut = f
+			defer f.Close()
+		}
+	}
+	if err := run(*users, *conc, *rounds, *timeout, *cpuProfile); err != nil {
+		fmt.Fprintln(os.Stderr, "turns:", err)
+		os.Exit(1)
+	}
+}
+
+// traceOut receives the execution trace of the first round (-trace).
+var traceOut *os.File
+
+type result struct {
+	turns   int
+	queued  int
+	elapsed time.Duration
+	p99     time.Duration // webhook answer latency
+}
+
+func (r result) tps() float64 { return float64(r.turns) / r.elapsed.Seconds() }
+func (r result) qps() float64 { return float64(r.queued) / r.elapsed.Seconds() }
+
+func run(users, conc, rounds int, timeout time.Duration, cpuProfile string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "clubbot-bench-turns-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	sim := zalosim.New(zalosim.Config{AppID: appID, OAID: oaID, OASecretKey: oaSecret, AppSecret: "app-secret",
+		AccessToken: "access-token-bench", RefreshToken: "refresh-token-bench"})
+	simSrv := httptest.NewServer(sim.APIHandler())
+	defer simSrv.Close()
+	db, err := store.Open(filepath.Join(dir, "clubbot.db"))
+	if err != nil {
+		return err
+	}
+	ids, err := seed(db, sim, users)
+	if err != nil {
+		return err
+	}
+	loc, _ := time.LoadLocation("Asia/Ho_Chi_Minh")
+	b, err := bot.New(bot.Options{DB: db, Log: zerolog.New(io.Discard).Level(zerolog.InfoLevel), Loc: loc,
+		AppID: appID, OAID: oaID, OASecret: oaSecret, AppSecret: "app-secret", Buttons: true,
+		APIBase: simSrv.URL, OAuthBase: simSrv.URL, Bootstrap: zalo.Tokens{Access: "access-token-bench", Refresh: "refresh-token-bench"}})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srvCtx, stopSrv := context.WithCancel(context.Background())
+	defer stopSrv()
+	served := make(chan error, 1)
+	go func() { served <- b.Serve(srvCtx, ln) }()
+	base := "http://" + ln.Addr().String()
+	if err := waitUp(base + "/healthz"); err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: conc, MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc, DisableCompression: true}}
+	m := b.Metrics()
+	processed := func() int { return counter(m, "clubbot_worker_processed_total", "ok") }
+	queued := func() int { return counter(m, "clubbot_outbox_queued_total", "") }
+
+	fmt.Printf("conversation turns: %d users × %d turns per round, %d connections, %d rounds, GOMAXPROCS=%d, %s/%s, %s\n",
+		users, len(script), conc, rounds, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	var prof *os.File
+	if cpuProfile != "" {
+		if prof, err = os.Create(cpuProfile); err != nil {
+			return err
+		}
+		defer prof.Close()
+	}
+	var seq atomic.Int64
+	var results []result
+	for r := range rounds {
+		bodies := conversations(&seq, ids)
+		p0, q0 := processed(), queued()
+		if prof != nil {
+			_ = pprof.StartCPUProfile(prof)
+		}
+		if traceOut != nil && r == 0 {
+			_ = trace.Start(traceOut)
+		}
+		start := time.Now()
+		p99, err := fire(ctx, client, base+"/webhook/zalo", bodies, conc)
+		if err != nil {
+			return err
+		}
+		want := p0 + len(ids)*len(script)
+		for processed() < want {
+			if ctx.Err() != nil {
+				return fmt.Errorf("round %d: %d of %d events processed when the run timed out", r+1, processed()-p0, want-p0)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if traceOut != nil && r == 0 {
+			trace.Stop()
+		}
+		res := result{turns: processed() - p0, queued: queued() - q0, elapsed: time.Since(start), p99: p99}
+		if prof != nil {
+			pprof.StopCPUProfile()
+			prof = nil // one round profiled: the first, after which the store is warm enough
+		}
+		results = append(results, res)
+		fmt.Printf("round %d: %6d turns in %6.2f s = %8.0f turns/s | %6d outbox items = %8.0f queued/s | webhook p99 %.2f ms\n",
+			r+1, res.turns, res.elapsed.Seconds(), res.tps(), res.queued, res.qps(), float64(res.p99)/1e6)
+	}
+	med := slices.Clone(results)
+	sort.Slice(med, func(i, j int) bool { return med[i].tps() < med[j].tps() })
+	mr := med[len(med)/2]
+	verdict := "met"
+	if mr.tps() < 10000 {
+		verdict = "MISSED"
+	}
+	fmt.Printf("\nmedian round: %.0f turns/s (target ≥ 10,000): %s; %.0f outbox items queued/s (%.2f per turn)\n",
+		mr.tps(), verdict, mr.qps(), float64(mr.queued)/float64(mr.turns))
+
+	stopSrv()
+	if err := <-served; err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	reports, err := db.AllReports()
+	if err != nil {
+		return err
+	}
+	db.Close()
+	perUser := map[string]int{}
+	for _, rep := range reports {
+		perUser[rep.ReporterID]++
+	}
+	bad := 0
+	for _, id := range ids {
+		if perUser[id] != rounds {
+			bad++
+		}
+	}
+	fmt.Printf("reports stored: %d (%d users × %d rounds); users without exactly one report per round: %d\n",
+		len(reports), len(ids), rounds, bad)
+	if bad > 0 || len(reports) != len(ids)*rounds {
+		return errors.New("reports stored do not match the conversations")
+	}
+	return nil
+}
+
+// seed creates one club per user and links the user as its chairperson, inside the
+// interaction window, as if they had followed the OA and shared their phone.
+func seed(db *store.DB, sim *zalosim.Sim, n int) ([]string, error) {
+	now := time.Now()
+	clubs := make([]club.Club, n)
+	ids := make([]string, n)
+	for i := range n {
+		phone := fmt.Sprintf("09%08d", i)
+		clubs[i] = club.Club{Code: fmt.Sprintf("HN-%05d", i), Name: fmt.Sprintf("CLB thôn %d", i), Province: "ha-noi",
+			Commune: "Xã Bench", ChairName: fmt.Sprintf("Chủ nhiệm %d", i), ChairPhone: phone, Members: 40}
+		ids[i] = fmt.Sprintf("83093939698%08d", i)
+		sim.AddUser(zalosim.User{ID: ids[i], Name: clubs[i].ChairName, Phone: phone})
+	}
+	if _, _, err := db.UpsertClubs(clubs, now); err != nil {
+		return nil, err
+	}
+	return ids, db.Update(func(tx *store.Tx) error {
+		for i, id := range ids {
+			u := club.User{ID: id, Name: clubs[i].ChairName, Phone: clubs[i].ChairPhone, Role: club.RoleChair,
+				ClubCode: clubs[i].Code, Province: "ha-noi", Following: true, Active: true, LinkedAt: now, LastInbound: now, FirstSeen: now}
+			if err := tx.PutUser(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+type signedEvent struct {
+	body []byte
+	sig  string
+}
+
+// conversations builds, for every user, the script as signed user_send_text events shaped
+// like testdata/zalo/user_send_text.json (new message ids every round).
+func conversations(seq *atomic.Int64, ids []string) [][]signedEvent {
+	out := make([][]signedEvent, len(ids))
+	for u, id := range ids {
+		for _, text := range script {
+			k := seq.Add(1)
+			ts := fmt.Sprint(1751100041636 + k)
+			body := fmt.Appendf(nil, `{"app_id":"%s","sender":{"id":"%s"},"user_id_by_app":"7300%s","recipient":{"id":"%s"},"event_name":"user_send_text","message":{"text":%q,"msg_id":"%020x"},"timestamp":"%s"}`,
+				appID, id, id[4:], oaID, text, k, ts)
+			out[u] = append(out[u], signedEvent{body: body, sig: "mac=" + zalo.Sign(appID, oaSecret, body, ts)})
+		}
+	}
+	return out
+}
+
+// fire plays every user's conversation: connection g drives users g, g+conc, … turn by
+// turn, so each user's messages are posted in order, one at a time, while conc users are
+// in flight at once. It returns the webhook's p99 latency.
+func fire(ctx context.Context, client *http.Client, u string, convs [][]signedEvent, conc int) (time.Duration, error) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	for g := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
+			for turn := range script {
+				for i := g; i < len(convs); i += conc {
+					if ctx.Err() != nil {
+						return
+					}
+					ev := convs[i][turn]
+					t0 := time.Now()
+					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(ev.body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set(zalo.SignatureHeader, ev.sig)
+					resp, err := client.Do(req)
+					if err == nil {
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusOK {
+							err = fmt.Errorf("webhook answered %d", resp.StatusCode)
+						}
+					}
+					if err != nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = err
+						}
+						mu.Unlock()
+						return
+					}
+					mine = append(mine, time.Since(t0))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		return 0, nil
+	}
+	return lat[min(len(lat)-1, len(lat)*99/100)], nil
+}
+
+// counter sums the series of counter name whose label value is label ("" for all).
+func counter(m *bot.Metrics, name, label string) int {
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		return 0
+	}
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, s := range mf.GetMetric() {
+			if label != "" && (len(s.GetLabel()) == 0 || s.GetLabel()[0].GetValue() != label) {
+				continue
+			}
+			total += s.GetCounter().GetValue()
+		}
+	}
+	return int(total)
+}
+
+func waitUp(u string) error {
+	for range 500 {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("%s never answered", u)
+}
