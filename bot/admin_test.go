@@ -142,7 +142,7 @@ func TestImportClubs(t *testing.T) {
 	db.View(func(tx *store.Tx) error { tq, _, _ = tx.Club("tq-001"); return nil })
 	want := club.Club{Code: "TQ-001", Name: "CLB Liên thế hệ thôn Nà Khá", Province: "tuyen-quang", Commune: "Xã Bạch Đích",
 		Village: "Thôn Nà Khá", ChairName: "Lò Văn Chiến", ChairPhone: "0915444555", Members: 50, FoundedOn: "2022-03-20", UpdatedAt: tq.UpdatedAt}
-	if tq != want {
+	if !tq.Equal(want) {
 		t.Errorf("club filed under Hà Giang:\n got %+v\nwant %+v", tq, want)
 	}
 	communes, _ := db.Communes("tuyen-quang")

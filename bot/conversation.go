@@ -90,7 +90,11 @@ func (cv *Conversations) Handle(tx *store.Tx, rec store.InboxEvent, now time.Tim
 		u.IDByApp = ev.UserIDByApp
 	}
 	out := &outbuf{userID: uid, seq: rec.Seq, msgID: ev.Message.MsgID}
-	log := cv.Log.With().Str("user", uid).Str("event", ev.EventName).Uint64("seq", rec.Seq).Logger()
+	lc := cv.Log.With().Str("user", uid).Str("event", ev.EventName).Uint64("seq", rec.Seq)
+	if ev.Message.MsgID != "" {
+		lc = lc.Str("msg_id", ev.Message.MsgID)
+	}
+	log := lc.Logger()
 	if ev.IsInteraction() {
 		u.LastInbound = now
 		// The window is open again: messages held for this user go out now (API.md §5.2).
@@ -180,7 +184,7 @@ func (cv *Conversations) greet(out *outbuf) {
 }
 
 func (cv *Conversations) welcome(tx *store.Tx, u club.User, out *outbuf) {
-	if u.Role == club.RoleChair {
+	if u.CanReport() {
 		c, _, _ := tx.Club(u.ClubCode)
 		out.text(cv.Messages.Render("welcome_back", map[string]string{"Name": u.Name, "Club": c.Name}))
 		return
@@ -200,10 +204,17 @@ func (cv *Conversations) link(tx *store.Tx, u *club.User, raw string, out *outbu
 		return err
 	}
 	if found {
-		u.Phone, u.Role, u.ClubCode, u.Province, u.Active, u.LinkedAt = phone, club.RoleChair, c.Code, c.Province, true, now
-		u.Name = c.ChairName
-		log.Info().Str("club", c.Code).Str("phone", club.MaskPhone(phone)).Msg("chair linked")
-		out.text(cv.Messages.Render("linked_chair", map[string]string{"Name": c.ChairName, "Club": c.Name,
+		role, key := club.RoleChair, "linked_chair"
+		if phone != c.ChairPhone {
+			role, key = club.RoleBoard, "linked_board"
+		}
+		u.Phone, u.Role, u.ClubCode, u.Province, u.Active, u.LinkedAt = phone, role, c.Code, c.Province, true, now
+		u.AwaitProvince, u.PendingProvince = false, ""
+		if role == club.RoleChair {
+			u.Name = c.ChairName // a board member keeps the name Zalo shared, if any
+		}
+		log.Info().Str("club", c.Code).Str("role", role).Str("phone", club.MaskPhone(phone)).Msg("reporter linked")
+		out.text(cv.Messages.Render(key, map[string]string{"Name": orBac(u.Name), "Club": c.Name,
 			"Commune": c.Commune, "Province": cv.Provinces.Name(c.Province)}))
 		return nil
 	}
@@ -213,6 +224,7 @@ func (cv *Conversations) link(tx *store.Tx, u *club.User, raw string, out *outbu
 	}
 	if found {
 		u.Phone, u.Role, u.ClubCode, u.Province, u.Active, u.LinkedAt, u.Name = phone, o.Role, "", o.Province, true, now, o.Name
+		u.AwaitProvince, u.PendingProvince = false, ""
 		log.Info().Str("province", o.Province).Str("phone", club.MaskPhone(phone)).Msg("officer linked")
 		prov := cv.Provinces.Name(o.Province)
 		if o.Province == "" {
@@ -289,7 +301,7 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 	}
 	cmd, arg := command(in.Text)
 	switch u.Role {
-	case club.RoleChair:
+	case club.RoleChair, club.RoleBoard:
 		c, _, err := tx.Club(u.ClubCode)
 		if err != nil {
 			return err
@@ -448,4 +460,12 @@ func (cv *Conversations) enqueue(tx *store.Tx, out *outbuf, now time.Time) error
 		}
 	}
 	return nil
+}
+
+// orBac names a person we know nothing of politely ("bác").
+func orBac(name string) string {
+	if name == "" {
+		return "bác"
+	}
+	return name
 }

@@ -3,6 +3,7 @@
 package club
 
 import (
+	"slices"
 	"time"
 
 	"clubbot/flows"
@@ -11,23 +12,41 @@ import (
 // Roles a linked Zalo user can have.
 const (
 	RoleChair   = "chair"
+	RoleBoard   = "board" // another member of the club's board, allowed to report for it
 	RoleOfficer = "officer"
 	RoleAdmin   = "admin"
 )
 
 // Club is one Intergenerational Self-Help Club, keyed by its code.
 type Club struct {
-	Code       string    `json:"code"`
-	Name       string    `json:"name"`
-	Province   string    `json:"province"` // code of one of the 34 units
-	Commune    string    `json:"commune"`
-	Village    string    `json:"village,omitempty"`
-	ChairName  string    `json:"chair_name"`
-	ChairPhone string    `json:"chair_phone"` // normalised, see NormalizePhone
-	Members    int       `json:"members,omitempty"`
-	FoundedOn  string    `json:"founded_on,omitempty"` // YYYY-MM-DD
-	UpdatedAt  time.Time `json:"updated_at"`
+	Code       string `json:"code"`
+	Name       string `json:"name"`
+	Province   string `json:"province"` // code of one of the 34 units
+	Commune    string `json:"commune"`
+	Village    string `json:"village,omitempty"`
+	ChairName  string `json:"chair_name"`
+	ChairPhone string `json:"chair_phone"` // normalised, see NormalizePhone
+	// BoardPhones are the other board members allowed to report for the club (normalised).
+	BoardPhones []string  `json:"board_phones,omitempty"`
+	Members     int       `json:"members,omitempty"`
+	FoundedOn   string    `json:"founded_on,omitempty"` // YYYY-MM-DD
+	UpdatedAt   time.Time `json:"updated_at"`
 }
+
+// Phones returns the chairperson's phone and the board members' phones.
+func (c Club) Phones() []string {
+	return append([]string{c.ChairPhone}, c.BoardPhones...)
+}
+
+// Equal reports whether two club records say the same thing (UpdatedAt aside).
+func (c Club) Equal(o Club) bool {
+	return c.Code == o.Code && c.Name == o.Name && c.Province == o.Province && c.Commune == o.Commune &&
+		c.Village == o.Village && c.ChairName == o.ChairName && c.ChairPhone == o.ChairPhone &&
+		c.Members == o.Members && c.FoundedOn == o.FoundedOn && slices.Equal(c.BoardPhones, o.BoardPhones)
+}
+
+// CanReport reports whether a linked user may give the club's reports.
+func (u User) CanReport() bool { return u.Linked() && (u.Role == RoleChair || u.Role == RoleBoard) }
 
 // Officer is a province officer or an admin of the Association, keyed by phone.
 type Officer struct {

@@ -29,7 +29,9 @@ func (e *ImportError) Error() string {
 }
 
 // ClubColumns is the header of a clubs import (CONTRACT.md).
-var ClubColumns = []string{"code", "name", "province", "commune", "village", "chair_name", "chair_phone", "members", "founded_on"}
+// An optional column board_phones lists other board members allowed to report for the club,
+// separated by ";" (docs/contract-changes.md).
+var ClubColumns = []string{"code", "name", "province", "commune", "village", "chair_name", "chair_phone", "members", "founded_on", "board_phones"}
 
 // OfficerColumns is the header of an officers import (CONTRACT.md).
 var OfficerColumns = []string{"name", "phone", "province", "role"}
@@ -138,6 +140,19 @@ func ParseClubs(r io.Reader, provinces *Provinces) ([]Club, error) {
 			}
 		} else {
 			bad("chair_phone", fmt.Sprintf("số điện thoại %q không hợp lệ (ví dụ 0912345678)", row["chair_phone"]))
+		}
+		for _, p := range strings.FieldsFunc(row["board_phones"], func(r rune) bool { return r == ';' || r == '|' || r == ',' }) {
+			ph, ok := NormalizePhone(p)
+			if !ok {
+				bad("board_phones", fmt.Sprintf("số điện thoại %q không hợp lệ (ví dụ 0912345678; nhiều số cách nhau bằng ;)", strings.TrimSpace(p)))
+				continue
+			}
+			if prev, dup := seenPhone[ph]; dup {
+				bad("board_phones", fmt.Sprintf("số điện thoại %s trùng với dòng %d", ph, prev))
+				continue
+			}
+			seenPhone[ph] = ln
+			c.BoardPhones = append(c.BoardPhones, ph)
 		}
 		if v := row["members"]; v != "" {
 			n, err := strconv.Atoi(v)

@@ -5,9 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"clubbot/club"
 	"clubbot/flows"
@@ -24,7 +27,8 @@ type Conflict struct {
 // ClubKey is what of a club import row is checked against the store.
 type ClubKey struct {
 	Code       string
-	ChairPhone string // normalised; empty when the row's phone is invalid
+	ChairPhone string   // normalised; empty when the row's phone is invalid
+	Board      []string // board members' phones, normalised
 }
 
 // errConflicts rolls back an import transaction that found conflicts.
@@ -48,26 +52,44 @@ func (tx *Tx) clubConflicts(keys []ClubKey) ([]Conflict, error) {
 	}
 	phones := tx.tx.Bucket(bChairPhones)
 	var out []Conflict
-	for i, k := range keys {
-		if k.ChairPhone == "" {
-			continue
-		}
-		if other := phones.Get([]byte(k.ChairPhone)); other != nil && string(other) != strings.ToUpper(k.Code) && !inFile[string(other)] {
-			c, _, err := tx.Club(string(other))
+	for i, key := range keys {
+		for j, ph := range append([]string{key.ChairPhone}, key.Board...) {
+			field := "chair_phone"
+			if j > 0 {
+				field = "board_phones"
+			}
+			more, err := tx.phoneConflicts(phones, inFile, i, key.Code, ph, field)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, Conflict{Row: i, Field: "chair_phone",
-				Message: fmt.Sprintf("số điện thoại đã là của chủ nhiệm CLB %s (%s)", c.Code, c.Name)})
+			out = append(out, more...)
 		}
-		o, found, err := tx.OfficerByPhone(k.ChairPhone)
+	}
+	return out, nil
+}
+
+// phoneConflicts checks one phone of row i (of club code) against the other clubs and
+// the officers.
+func (tx *Tx) phoneConflicts(phones *bolt.Bucket, inFile map[string]bool, i int, code, phone, field string) ([]Conflict, error) {
+	if phone == "" {
+		return nil, nil
+	}
+	var out []Conflict
+	if other := phones.Get([]byte(phone)); other != nil && string(other) != strings.ToUpper(code) && !inFile[string(other)] {
+		c, _, err := tx.Club(string(other))
 		if err != nil {
 			return nil, err
 		}
-		if found {
-			out = append(out, Conflict{Row: i, Field: "chair_phone",
-				Message: fmt.Sprintf("số điện thoại đã là của cán bộ %s; mỗi số chỉ dùng cho một vai trò", o.Name)})
-		}
+		out = append(out, Conflict{Row: i, Field: field,
+			Message: fmt.Sprintf("số điện thoại %s đã thuộc CLB %s (%s)", phone, c.Code, c.Name)})
+	}
+	o, found, err := tx.OfficerByPhone(phone)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		out = append(out, Conflict{Row: i, Field: field,
+			Message: fmt.Sprintf("số điện thoại %s đã là của cán bộ %s; mỗi số chỉ dùng cho một vai trò", phone, o.Name)})
 	}
 	return out, nil
 }
@@ -78,7 +100,7 @@ func (tx *Tx) clubConflicts(keys []ClubKey) ([]Conflict, error) {
 func (db *DB) ImportClubs(clubs []club.Club, now time.Time) (created, updated int, conflicts []Conflict, err error) {
 	keys := make([]ClubKey, len(clubs))
 	for i, c := range clubs {
-		keys[i] = ClubKey{Code: c.Code, ChairPhone: c.ChairPhone}
+		keys[i] = ClubKey{Code: c.Code, ChairPhone: c.ChairPhone, Board: c.BoardPhones}
 	}
 	err = db.Update(func(tx *Tx) error {
 		created, updated = 0, 0
@@ -98,14 +120,16 @@ func (db *DB) ImportClubs(clubs []club.Club, now time.Time) (created, updated in
 			}
 			if exists {
 				c.UpdatedAt = old.UpdatedAt
-				if old == c {
+				if old.Equal(c) {
 					continue
 				}
-				// Drop the old phone's entry only if it still points here: within one file
+				// Drop an old phone's entry only if it still points here: within one file
 				// two clubs may swap phones, and the other club may already own it.
-				if old.ChairPhone != c.ChairPhone && string(phones.Get([]byte(old.ChairPhone))) == c.Code {
-					if err := phones.Delete([]byte(old.ChairPhone)); err != nil {
-						return err
+				for _, ph := range old.Phones() {
+					if !slices.Contains(c.Phones(), ph) && string(phones.Get([]byte(ph))) == c.Code {
+						if err := phones.Delete([]byte(ph)); err != nil {
+							return err
+						}
 					}
 				}
 				updated++
@@ -116,8 +140,10 @@ func (db *DB) ImportClubs(clubs []club.Club, now time.Time) (created, updated in
 			if err := putJSON(b, []byte(c.Code), c); err != nil {
 				return err
 			}
-			if err := phones.Put([]byte(c.ChairPhone), []byte(c.Code)); err != nil {
-				return err
+			for _, ph := range c.Phones() {
+				if err := phones.Put([]byte(ph), []byte(c.Code)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -74,8 +74,8 @@ func TestImportConflictsWriteNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Conflict{
-		{Row: 1, Field: "chair_phone", Message: "số điện thoại đã là của chủ nhiệm CLB A (A)"},
-		{Row: 2, Field: "chair_phone", Message: "số điện thoại đã là của cán bộ Hà; mỗi số chỉ dùng cho một vai trò"},
+		{Row: 1, Field: "chair_phone", Message: "số điện thoại 0911111111 đã thuộc CLB A (A)"},
+		{Row: 2, Field: "chair_phone", Message: "số điện thoại 0987654321 đã là của cán bộ Hà; mỗi số chỉ dùng cho một vai trò"},
 	}
 	if !reflect.DeepEqual(conflicts, want) || created != 0 || updated != 0 {
 		t.Errorf("conflicts %+v (%d, %d), want %+v", conflicts, created, updated, want)

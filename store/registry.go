@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -55,7 +56,8 @@ func (tx *Tx) Club(code string) (club.Club, bool, error) {
 	return c, err == nil, err
 }
 
-// ClubByChairPhone returns the club whose chairperson has this (normalised) phone.
+// ClubByChairPhone returns the club whose chairperson or board member has this
+// (normalised) phone; compare with the club's ChairPhone to tell which.
 func (tx *Tx) ClubByChairPhone(phone string) (club.Club, bool, error) {
 	code := tx.tx.Bucket(bChairPhones).Get([]byte(phone))
 	if code == nil {
@@ -100,69 +102,22 @@ func (db *DB) Clubs(province string) (out []club.Club, err error) {
 	return out, err
 }
 
-// UpsertClubs writes clubs in one transaction and returns how many were created and how
-// many changed. Codes are stored upper-case; re-importing identical rows changes nothing.
+// UpsertClubs imports clubs (ImportClubs) and turns a conflict into an error: for seeding
+// and tests, where the data is known to be consistent.
 func (db *DB) UpsertClubs(clubs []club.Club, now time.Time) (created, updated int, err error) {
-	err = db.Update(func(tx *Tx) error {
-		created, updated = 0, 0
-		b, phones := tx.tx.Bucket(bClubs), tx.tx.Bucket(bChairPhones)
-		for _, c := range clubs {
-			c.Code = strings.ToUpper(c.Code)
-			old, exists, err := tx.Club(c.Code)
-			if err != nil {
-				return err
-			}
-			if exists {
-				c.UpdatedAt = old.UpdatedAt
-				if old == c {
-					continue
-				}
-				if old.ChairPhone != c.ChairPhone {
-					if err := phones.Delete([]byte(old.ChairPhone)); err != nil {
-						return err
-					}
-				}
-				updated++
-			} else {
-				created++
-			}
-			c.UpdatedAt = now
-			if err := putJSON(b, []byte(c.Code), c); err != nil {
-				return err
-			}
-			if err := phones.Put([]byte(c.ChairPhone), []byte(c.Code)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	created, updated, conflicts, err := db.ImportClubs(clubs, now)
+	if err == nil && len(conflicts) > 0 {
+		err = fmt.Errorf("upsert clubs: row %d, %s: %s", conflicts[0].Row+1, conflicts[0].Field, conflicts[0].Message)
+	}
 	return created, updated, err
 }
 
-// UpsertOfficers writes officers and admins in one transaction.
+// UpsertOfficers imports officers (ImportOfficers), a conflict being an error.
 func (db *DB) UpsertOfficers(officers []club.Officer) (created, updated int, err error) {
-	err = db.Update(func(tx *Tx) error {
-		created, updated = 0, 0
-		b := tx.tx.Bucket(bOfficers)
-		for _, o := range officers {
-			old, exists, err := tx.OfficerByPhone(o.Phone)
-			if err != nil {
-				return err
-			}
-			if exists && old == o {
-				continue
-			}
-			if exists {
-				updated++
-			} else {
-				created++
-			}
-			if err := putJSON(b, []byte(o.Phone), o); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	created, updated, conflicts, err := db.ImportOfficers(officers)
+	if err == nil && len(conflicts) > 0 {
+		err = fmt.Errorf("upsert officers: row %d, %s: %s", conflicts[0].Row+1, conflicts[0].Field, conflicts[0].Message)
+	}
 	return created, updated, err
 }
 

@@ -30,6 +30,7 @@ var demoUsers = []zalosim.User{
 	{Name: "Nguyễn Văn An", Phone: "0912345678"},
 	{Name: "Trần Thị Bình", Phone: "84913222333"},
 	{Name: "Lò Văn Chiến", Phone: "0915444555"},
+	{Name: "Đỗ Văn Dũng (phó chủ nhiệm)", Phone: "0977111222"},
 	{Name: "Phạm Thu Hà (cán bộ Hội)", Phone: "0987654321"},
 	{Name: "Người lạ", Phone: "0900000001"},
 }

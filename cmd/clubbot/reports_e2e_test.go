@@ -48,3 +48,12 @@ func TestCorrectViewAndClubCommands(t *testing.T) {
 		t.Fatalf("reports = %+v", reports)
 	}
 }
+
+// TestBoardMemberReports: a deputy listed in board_phones links by a typed phone and can
+// report for the club.
+func TestBoardMemberReports(t *testing.T) {
+	e := startEnv(t)
+	deputy := e.sim.AddUser(zalosim.User{Name: "Phó CN", Phone: "0977111222"}).ID
+	mustContain(t, e.say(deputy, "0977 111 222", 1), "ban chủ nhiệm CLB Liên thế hệ tổ dân phố 5", "báo cáo")
+	mustContain(t, e.say(deputy, "bc", 1), "đã họp chưa")
+}
