@@ -27,6 +27,7 @@ type Conversations struct {
 	CardImage string // image of the request-user-info card
 	Log       zerolog.Logger
 	Metrics   *Metrics
+	sessions  sessionCache // conversations kept decoded between turns (session_cache.go)
 }
 
 // outbuf collects the replies of one event; they are queued in the same transaction.
@@ -250,7 +251,7 @@ func (cv *Conversations) link(tx *store.Tx, u *club.User, raw string, out *outbu
 // message handles a user message: the conversation in progress first, then onboarding,
 // then commands.
 func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.Input, out *outbuf, now time.Time, log zerolog.Logger) error {
-	sess, active, err := tx.Session(u.ID)
+	sess, active, err := cv.sessions.session(tx, u.ID)
 	if err != nil {
 		return err
 	}
@@ -415,7 +416,7 @@ func (cv *Conversations) advance(tx *store.Tx, u *club.User, s flows.Session, in
 	if ns.Status != "active" {
 		return tx.DeleteSession(u.ID)
 	}
-	return tx.PutSession(u.ID, ns)
+	return cv.sessions.putSession(tx, u.ID, ns)
 }
 
 // store saves a confirmed report; it runs in the same transaction that ends the session,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"clubbot/club"
+	"clubbot/digest/digesttest"
 	"clubbot/flows"
 	"clubbot/templates"
 )
@@ -415,4 +416,100 @@ func mustJSON(t testing.TB, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestFastDecodeMatchesJSON: the scanner that reads stored reports gives what
+// encoding/json gives, on generated reports and on awkward ones; when unsure it declines.
+func TestFastDecodeMatchesJSON(t *testing.T) {
+	n := 0
+	digesttest.Generate(digesttest.Options{Clubs: 300, Months: 6, End: time.Date(2025, 11, 16, 23, 0, 0, 0, hcm), Loc: hcm, Seed: 1},
+		func(club.Club) {}, func(r club.Report) {
+			raw := mustJSON(t, r)
+			fast, ok := fastDecode(raw)
+			slow, err := jsonDecode(raw)
+			if !ok || err != nil || fast != slow {
+				t.Fatalf("report %d: fast %+v (%v), json %+v (%v)\n%s", r.ID, fast, ok, slow, err, raw)
+			}
+			n++
+		})
+	if n < 1000 {
+		t.Fatalf("only %d reports generated", n)
+	}
+	big := int64(1) << 40
+	neg := int64(-3)
+	for name, r := range map[string]club.Report{
+		"quotes and braces in text": {ID: 1, ClubCode: "A", MeetingDate: "2025-11-01", Held: true, CreatedAt: time.Unix(1e9, 0),
+			Answers: map[string]flows.Answer{
+				"notes":            {Type: "text", Text: `}"attendance_total":{"number":99} "choices":["income"]`},
+				"attendance_total": {Type: "number", Number: &neg},
+				"attendance_women": {Type: "number", Number: &big},
+				"areas_active":     {Type: "multi", Choices: []string{"none-such", "rights"}, Display: `"a" ] [`}}},
+		"no answers":     {ID: 2, ClubCode: "B", MeetingDate: "2025-11-02", CreatedAt: time.Unix(2e9, 0).In(hcm), Answers: map[string]flows.Answer{}},
+		"empty choices":  {ID: 3, ClubCode: "C", MeetingDate: "2025-11-03", Answers: map[string]flows.Answer{"areas_active": {Type: "multi", Choices: []string{}}}},
+		"escaped code":   {ID: 4, ClubCode: `C"1`, MeetingDate: "2025-11-03", Answers: map[string]flows.Answer{}},
+		"nested answers": {ID: 5, ClubCode: "D", MeetingDate: "2025-11-04", Answers: map[string]flows.Answer{"photos": {Type: "photo", Photos: []string{"a]}", "b"}}}},
+	} {
+		raw := mustJSON(t, r)
+		slow, err := jsonDecode(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if fast, ok := fastDecode(raw); ok && fast != slow {
+			t.Errorf("%s: fast %+v, json %+v", name, fast, slow)
+		}
+		if got, err := DecodeReport(raw); err != nil || got != slow {
+			t.Errorf("%s: DecodeReport %+v %v, want %+v", name, got, err, slow)
+		}
+	}
+}
+
+// FuzzDecodeReport: for any report as the store writes it (encoding/json of a club.Report,
+// with any text in its strings), the scanner and encoding/json agree, or the scanner
+// declines.
+func FuzzDecodeReport(f *testing.F) {
+	f.Add("NB-001", "2025-11-10", true, int64(42), int64(20), false, "Cần thêm máy đo", "health,culture", int64(1.7e9))
+	f.Add(`C"1`, "2025-13-01", false, int64(-1), int64(1<<40), true, `}"attendance_total":{"number":9}`, "", int64(0))
+	f.Fuzz(func(t *testing.T, code, meeting string, held bool, total, women int64, skipped bool, notes, choices string, created int64) {
+		r := club.Report{ID: 7, ClubCode: code, MeetingDate: meeting, Held: held, CreatedAt: time.Unix(created%(1<<35), 0).UTC(),
+			Answers: map[string]flows.Answer{
+				"attendance_total": {Type: "number", Number: &total, Skipped: skipped},
+				"attendance_women": {Type: "number", Number: &women, Display: notes},
+				"areas_active":     {Type: "multi", Choices: strings.Split(choices, ","), Display: choices},
+				"notes":            {Type: "text", Text: notes},
+			}}
+		raw, err := json.Marshal(r)
+		if err != nil {
+			return
+		}
+		fast, ok := fastDecode(raw)
+		slow, err := jsonDecode(raw)
+		if ok && (err != nil || fast != slow) {
+			t.Errorf("fast %+v, json %+v (%v) for %s", fast, slow, err, raw)
+		}
+	})
+}
+
+// FuzzFastDecodeRaw: the scanner never panics, whatever the bytes.
+func FuzzFastDecodeRaw(f *testing.F) {
+	f.Add([]byte(`{"id":1,"club":"A","meeting_date":"2025-01-01","held":false,"answers":{"areas_active":{"choices":["x"]}},"created_at":"2025-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"answers":{`))
+	f.Fuzz(func(t *testing.T, raw []byte) { fastDecode(raw) })
+}
+
+func TestDecodeClub(t *testing.T) {
+	for _, c := range []club.Club{
+		{Code: "NB-001", Name: "CLB Liên thế hệ thôn Yên Thổ", Province: "Nam Định", Commune: "Xã Gia Viễn", ChairName: "name", FoundedOn: "2018-04-10",
+			UpdatedAt: time.Unix(1e9, 0)},
+		{Code: "X", Name: `CLB "Hoa Sen" & bạn`, Province: "ha-noi", Commune: `Xã <A>`, ChairName: `"code":"FAKE"`},
+		{Code: "Y", Name: "Không ngày", Province: "lai-chau", Commune: "Xã B"},
+	} {
+		got, err := DecodeClub(mustJSON(t, c))
+		want := club.Club{Code: c.Code, Name: c.Name, Province: c.Province, Commune: c.Commune, FoundedOn: c.FoundedOn}
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("DecodeClub = %+v, %v; want %+v", got, err, want)
+		}
+	}
+	if _, err := DecodeClub([]byte(`{"code":`)); err == nil {
+		t.Error("a broken record decoded")
+	}
 }

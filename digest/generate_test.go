@@ -1,85 +1,22 @@
 package digest
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"runtime"
 	"testing"
 	"time"
 
 	"clubbot/club"
+	"clubbot/digest/digesttest"
 	"clubbot/templates"
 )
 
-// generate makes a deterministic country of n clubs over the 34 provinces with months of
-// monthly reports ending in the month of end: most clubs report every month, some skip
-// months, some stopped, a few never reported; one club in ten is filed under a pre-2025
-// province name; one report in fifty is corrected by a second one.
+// generate makes a deterministic country of n clubs with months of reports up to end
+// (digesttest.Generate), converted as the bot's store scan converts them.
 func generate(n, months int, end time.Time) Data {
-	rng := rand.New(rand.NewPCG(46, 2025))
-	provinces := club.MustLoadProvinces().All()
-	d := Data{Clubs: make([]club.Club, 0, n), Reports: make([]Report, 0, n*months)}
-	endDay := DayIn(end, hcm)
-	first := endDay.FirstOfMonth().AddMonths(-(months - 1))
-	var id uint64
-	for i := range n {
-		p := provinces[i%len(provinces)]
-		prov := p.Code
-		if rng.IntN(10) == 0 {
-			prov = p.Former[rng.IntN(len(p.Former))]
-		}
-		founded := first.AddMonths(-rng.IntN(96) - 1)
-		if rng.IntN(40) == 0 {
-			founded = endDay.AddMonths(-rng.IntN(10)) // new this year
-		}
-		c := club.Club{Code: fmt.Sprintf("C%05d", i), Name: fmt.Sprintf("CLB Liên thế hệ số %d", i+1),
-			Province: prov, Commune: fmt.Sprintf("Xã %d", i/7%120+1), FoundedOn: founded.String()}
-		d.Clubs = append(d.Clubs, c)
-		kind := rng.IntN(100)
-		stopAt := months
-		switch {
-		case kind < 3:
-			continue // never reported
-		case kind < 8:
-			stopAt = rng.IntN(months) // stopped meeting
-		}
-		for m := range months {
-			if m >= stopAt || (kind < 18 && rng.IntN(3) == 0) {
-				continue
-			}
-			month := first.AddMonths(m)
-			meeting := month + Day(rng.IntN(28))
-			if meeting < founded || meeting > endDay {
-				continue
-			}
-			created := meeting.Date().Add(time.Duration(rng.IntN(10*24)) * time.Hour).Add(-7 * time.Hour)
-			if created.After(end) {
-				continue
-			}
-			held := rng.IntN(20) != 0
-			r := Report{Club: c.Code, Meeting: meeting, Created: created.Unix(), Held: held, Attendance: -1, Women: -1, Older: -1}
-			if held {
-				r.Attendance = int32(30 + rng.IntN(40))
-				r.Women = r.Attendance * int32(50+rng.IntN(20)) / 100
-				if rng.IntN(4) != 0 {
-					r.Older = r.Attendance * int32(55+rng.IntN(20)) / 100
-				}
-				for a := range Areas {
-					if rng.IntN(10) < 6+a%3 {
-						r.Areas |= 1 << a
-					}
-				}
-			}
-			id++
-			r.ID = id
-			d.Reports = append(d.Reports, r)
-			if rng.IntN(50) == 0 {
-				id++
-				r.ID, r.Attendance = id, r.Attendance+1
-				d.Reports = append(d.Reports, r)
-			}
-		}
-	}
+	var d Data
+	digesttest.Generate(digesttest.Options{Clubs: n, Months: months, End: end, Loc: hcm, Seed: 46},
+		func(c club.Club) { d.Clubs = append(d.Clubs, c) },
+		func(r club.Report) { d.Reports = append(d.Reports, ReportOf(r)) })
 	return d
 }
 
@@ -126,9 +63,8 @@ func BenchmarkBuild(b *testing.B) {
 	d := generate(20000, 24, end)
 	tm := MustParseTemplates(templates.Digest())
 	o := testOptions()
-	b.ReportMetric(float64(len(d.Reports)), "reports")
 	var peak uint64
-	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		all := Build(d, w, end, nil, o)
 		for _, dg := range all {
@@ -149,7 +85,11 @@ func BenchmarkBuild(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapInuse)
 	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 	b.ReportMetric(float64(peak)/(1<<20), "heap-MB")
+	b.ReportMetric(procStatusMB("VmHWM"), "peak-RSS-MB")
+	b.ReportMetric(procStatusMB("RssAnon"), "anon-RSS-MB")
+	b.ReportMetric(float64(len(d.Reports)), "reports")
 }
 
 // BenchmarkBuildAggregate is BenchmarkBuild without rendering: the pass over the reports.
@@ -158,8 +98,8 @@ func BenchmarkBuildAggregate(b *testing.B) {
 	end := w.End(hcm)
 	d := generate(20000, 24, end)
 	o := testOptions()
-	b.ReportMetric(float64(len(d.Reports)), "reports")
 	for b.Loop() {
 		Build(d, w, end, nil, o)
 	}
+	b.ReportMetric(float64(len(d.Reports)), "reports")
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"time"
 )
@@ -64,6 +66,68 @@ func (tx *Tx) PutDigestDelivery(d DigestDelivery) error {
 // copy it there.
 func (tx *Tx) ReportsRaw(fn func(raw []byte) error) error {
 	c := tx.tx.Bucket(bReports).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReportsRawSince is ReportsRaw from the first report confirmed at or after since: a weekly
+// digest reads months of reports out of years of them. Reports are appended in the order
+// they are confirmed (ids from NextSequence, created_at from the clock; corrections keep
+// both), so creation time grows with the id and a binary search with Seek finds the start.
+// Callers pass since with a margin for a clock that was set back.
+func (tx *Tx) ReportsRawSince(since time.Time, fn func(raw []byte) error) error {
+	c := tx.tx.Bucket(bReports).Cursor()
+	first, _ := c.First()
+	last, _ := c.Last()
+	if first == nil {
+		return nil
+	}
+	lo, hi := binary.BigEndian.Uint64(first), binary.BigEndian.Uint64(last)+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		k, v := c.Seek(u64(mid))
+		if k != nil && createdBefore(v, since) {
+			lo = binary.BigEndian.Uint64(k) + 1 // k and every report before it are older
+		} else {
+			hi = mid // the first report at or after since is at or before mid
+		}
+	}
+	for k, v := c.Seek(u64(lo)); k != nil; k, v = c.Next() {
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createdBefore reads a stored report's created_at (its last occurrence: the field comes
+// after the answers, whose text is escaped); a record it cannot read counts as recent, so
+// the search errs towards reading more.
+func createdBefore(raw []byte, t time.Time) bool {
+	p := []byte(`"created_at":"`)
+	i := bytes.LastIndex(raw, p)
+	if i < 0 {
+		return false
+	}
+	v := raw[i+len(p):]
+	j := bytes.IndexByte(v, '"')
+	if j < 0 {
+		return false
+	}
+	at, err := time.Parse(time.RFC3339Nano, string(v[:j]))
+	return err == nil && at.Before(t)
+}
+
+// ClubsRaw calls fn with the stored JSON of every club, in code order. raw is a bbolt
+// slice, valid only during the call. The digest reads five fields of 20,000 clubs every
+// week and for every "tổng hợp"; decoding whole records (timestamps included) would cost
+// more than the rest of its work.
+func (tx *Tx) ClubsRaw(fn func(raw []byte) error) error {
+	c := tx.tx.Bucket(bClubs).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if err := fn(v); err != nil {
 			return err

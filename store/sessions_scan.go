@@ -24,3 +24,15 @@ func (tx *Tx) ScanSessions(fn func(userID string, s flows.Session) bool) error {
 	}
 	return nil
 }
+
+// SessionJSON returns the stored JSON of the user's conversation, or nil if there is none.
+// The slice belongs to the transaction: compare or decode it there, never keep it.
+func (tx *Tx) SessionJSON(userID string) []byte {
+	return tx.tx.Bucket(bSessions).Get([]byte(userID))
+}
+
+// PutSessionJSON saves the user's conversation already encoded by the caller (the JSON of a
+// flows.Session, exactly as PutSession would write it).
+func (tx *Tx) PutSessionJSON(userID string, raw []byte) error {
+	return tx.tx.Bucket(bSessions).Put([]byte(userID), raw)
+}

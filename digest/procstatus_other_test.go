@@ -1,0 +1,5 @@
+//go:build !linux
+
+package digest
+
+func procStatusMB(string) float64 { return 0 }
