@@ -107,6 +107,21 @@ func resolveProvince(p *club.Provinces, s string) string {
 	return ""
 }
 
+// officerScope is the digest a linked user reads: their province's, the national one for
+// an admin without a province. ok is false for anyone else (a chair, or a province nobody
+// knows): an officer sees only their province (ARCHITECTURE.md rule 8), never the
+// national digest by default.
+func officerScope(p *club.Provinces, u club.User) (string, bool) {
+	if u.Role != club.RoleOfficer && u.Role != club.RoleAdmin {
+		return "", false
+	}
+	if u.Province == "" {
+		return digest.National, u.Role == club.RoleAdmin
+	}
+	scope := resolveProvince(p, u.Province)
+	return scope, scope != ""
+}
+
 // loadDigestData reads, inside tx, the clubs of the scopes (nil: all) and their reports of
 // meetings since from. Only the recent end of the report store is read, each record is
 // filtered on its raw JSON first (meeting date, club), and only the rest is decoded: the
@@ -252,14 +267,11 @@ func (d *Digester) recipients(scopes []string) (map[string][]store.DigestRecipie
 		return nil, fmt.Errorf("digest recipients: %w", err)
 	}
 	for _, u := range users {
-		if !u.Active || (u.Role != club.RoleOfficer && u.Role != club.RoleAdmin) {
+		if !u.Active {
 			continue
 		}
-		scope := resolveProvince(d.provinces, u.Province)
-		if u.Province != "" && scope == "" {
-			continue // a province nobody knows: no digest rather than the national one
-		}
-		if slices.Contains(scopes, scope) {
+		scope, ok := officerScope(d.provinces, u)
+		if ok && slices.Contains(scopes, scope) {
 			out[scope] = append(out[scope], store.DigestRecipient{UserID: u.ID, Name: u.Name, Role: u.Role})
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -86,7 +85,7 @@ func BenchmarkDigestFromStore(b *testing.B) {
 	db, n := benchDigestStore(b, 20000, 24, end)
 	p := club.MustLoadProvinces()
 	tmpl := digestTemplates()
-	var peak uint64
+	pk := startPeaks()
 	cpu0 := cpuTime()
 	var read int
 	for b.Loop() {
@@ -103,16 +102,14 @@ func BenchmarkDigestFromStore(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		peak = max(peak, ms.HeapInuse)
 	}
 	b.ReportMetric(float64(n), "reports-stored")
 	b.ReportMetric(float64(read), "reports-read")
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
-	b.ReportMetric(float64(peak)/(1<<20), "heap-MB")
+	heap, anon := pk.end()
+	b.ReportMetric(heap, "peak-heap-MB")
+	b.ReportMetric(anon, "peak-anon-RSS-MB")
 	b.ReportMetric(procStatusMB("VmHWM"), "peak-RSS-MB")
-	b.ReportMetric(procStatusMB("RssAnon"), "anon-RSS-MB")
 }
 
 // BenchmarkDigestOfficerNow is an officer's "tổng hợp" on the same store: one province's

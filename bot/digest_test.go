@@ -466,3 +466,26 @@ func TestDigestNationalAndFormerNames(t *testing.T) {
 		t.Errorf("national recipients = %+v", rc)
 	}
 }
+
+// TestOfficerScope: an officer reads their province's digest (a pre-2025 name maps to its
+// new province); only an admin without a province reads the national one.
+func TestOfficerScope(t *testing.T) {
+	p := club.MustLoadProvinces()
+	for _, c := range []struct {
+		u     club.User
+		scope string
+		ok    bool
+	}{
+		{club.User{Role: club.RoleOfficer, Province: "Nam Định"}, "ninh-binh", true},
+		{club.User{Role: club.RoleOfficer, Province: "ha-noi"}, "ha-noi", true},
+		{club.User{Role: club.RoleAdmin}, digest.National, true},
+		{club.User{Role: club.RoleAdmin, Province: "hue"}, "hue", true},
+		{club.User{Role: club.RoleOfficer}, "", false},
+		{club.User{Role: club.RoleOfficer, Province: "Atlantis"}, "", false},
+		{club.User{Role: club.RoleChair, Province: "ha-noi"}, "", false},
+	} {
+		if scope, ok := officerScope(p, c.u); scope != c.scope || ok != c.ok {
+			t.Errorf("officerScope(%s %q) = %q %v, want %q %v", c.u.Role, c.u.Province, scope, ok, c.scope, c.ok)
+		}
+	}
+}

@@ -19,7 +19,7 @@ import (
 const flowsTestToken = "flows-admin-token-123"
 
 // newFlowsBot is a Bot (not serving) on a fresh store, its admin API on with token.
-func newFlowsBot(t *testing.T, token string) (*Bot, *store.DB) {
+func newFlowsBot(t testing.TB, token string) (*Bot, *store.DB) {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "f.db"))
 	if err != nil {

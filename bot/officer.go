@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"time"
@@ -58,7 +59,12 @@ func (cv *Conversations) provinceLabel(code string) string {
 // inside the worker's transaction from the store, so it includes the report confirmed a
 // moment ago. The chart is not sent here (it needs an upload outside the transaction).
 func (cv *Conversations) summary(tx *store.Tx, u *club.User, out *outbuf, now time.Time) error {
-	r, err := digestNow(tx, cv.Provinces, cv.Loc, resolveProvince(cv.Provinces, u.Province), now, cv.Buttons)
+	scope, ok := officerScope(cv.Provinces, *u)
+	if !ok {
+		// A province nobody knows: its (empty) digest, never the national one.
+		scope = cmp.Or(u.Province, "?")
+	}
+	r, err := digestNow(tx, cv.Provinces, cv.Loc, scope, now, cv.Buttons)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 // replies, mark the event processed, commit). One op is one turn. The whole path, webhook
 // included, is bench/turns (BENCHMARKS.md, "Conversation turns").
 func BenchmarkWorkerTurns(b *testing.B) {
-	bot, db := newFlowsBot(&testing.T{}, "")
+	bot, db := newFlowsBot(b, "")
 	const users = 512
 	now := time.Now()
 	var clubs []club.Club

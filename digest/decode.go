@@ -104,7 +104,7 @@ func fastDecode(raw []byte) (Report, bool) {
 	// (a step of that name would be an object, `"created_at":{`, and text is escaped).
 	ci := -1
 	if w := len(raw) - 256; w > ai { // the usual place: near the end, so look there first
-		if k := bytes.Index(raw[w:], []byte(`"created_at":"`)); k >= 0 && bytes.LastIndex(raw[w+k+1:], []byte(`"created_at":"`)) < 0 {
+		if k := bytes.Index(raw[w:], []byte(`"created_at":"`)); k >= 0 && bytes.Index(raw[w+k+1:], []byte(`"created_at":"`)) < 0 {
 			ci = w + k
 		}
 	}

@@ -1,7 +1,6 @@
 package digest
 
 import (
-	"runtime"
 	"testing"
 	"time"
 
@@ -63,7 +62,7 @@ func BenchmarkBuild(b *testing.B) {
 	d := generate(20000, 24, end)
 	tm := MustParseTemplates(templates.Digest())
 	o := testOptions()
-	var peak uint64
+	pk := startPeaks()
 	cpu0 := cpuTime()
 	for b.Loop() {
 		all := Build(d, w, end, nil, o)
@@ -81,14 +80,12 @@ func BenchmarkBuild(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		peak = max(peak, ms.HeapInuse)
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
-	b.ReportMetric(float64(peak)/(1<<20), "heap-MB")
+	heap, anon := pk.end()
+	b.ReportMetric(heap, "peak-heap-MB")
+	b.ReportMetric(anon, "peak-anon-RSS-MB")
 	b.ReportMetric(procStatusMB("VmHWM"), "peak-RSS-MB")
-	b.ReportMetric(procStatusMB("RssAnon"), "anon-RSS-MB")
 	b.ReportMetric(float64(len(d.Reports)), "reports")
 }
 

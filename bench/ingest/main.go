@@ -132,8 +132,8 @@ func run(n, conc, rounds, users int, timeout time.Duration, cpuProfile string) e
 		DialContext: (&net.Dialer{Timeout: time.Second}).DialContext,
 	}}
 	var seq atomic.Int64
-	fmt.Printf("webhook ingest: %d requests per target per round, %d connections, %d rounds, GOMAXPROCS=%d, %s/%s, %s\n",
-		n, conc, rounds, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Printf("webhook ingest: %d requests per target per round, %d connections, %d rounds, GOMAXPROCS=%d, %s/%s, %s%s\n",
+		n, conc, rounds, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadAvg())
 	// Warm-up: connections, page cache, the first bbolt pages.
 	for _, u := range []string{bareURL, serverURL} {
 		if _, err := fire(ctx, client, u, events(&seq, min(n, 2000), users), conc); err != nil {
@@ -196,6 +196,16 @@ func run(n, conc, rounds, users int, timeout time.Duration, cpuProfile string) e
 		return errors.New("the inbox does not hold every acknowledged event")
 	}
 	return nil
+}
+
+// loadAvg is the machine's load average, when known: on a shared machine other work takes
+// CPU and disk time from both targets and moves the figures.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil || len(b) < 14 {
+		return ""
+	}
+	return ", load average " + string(b[:14])
 }
 
 func verdict(ok bool) string {

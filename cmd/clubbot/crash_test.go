@@ -68,7 +68,13 @@ func startProc(t *testing.T, bin string, env []string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+		if t.Failed() {
+			t.Logf("server logs:\n%s", tail(p.logs.String()))
+		}
+	})
 	return p
 }
 

@@ -58,7 +58,7 @@ func TestOperatorEndpoints(t *testing.T) {
 
 // TestReadyzRedis: with redis.url set, /readyz answers 200 only while Redis answers.
 func TestReadyzRedis(t *testing.T) {
-	url := os.Getenv("CLUBBOT_TEST_REDIS")
+	url := os.Getenv("REDIS_TEST_URL")
 	if url == "" {
 		url = "redis://127.0.0.1:6379/15"
 	}
