@@ -12,7 +12,7 @@ import (
 // messageKeys are the wording keys the bot uses; a wording file must define each of them.
 var messageKeys = []string{"greeting", "info_card_title", "info_card_subtitle", "ask_phone", "linked_chair",
 	"linked_officer", "phone_not_found", "welcome_back", "menu_chair", "menu_officer", "help_chair",
-	"report_saved", "report_cancelled", "not_understood", "officer_only", "not_reported", "summary",
+	"report_saved", "report_cancelled", "not_understood", "officer_only", "not_reported",
 	"correct_none", "correct_too_old", "correct_intro", "report_corrected", "reports_view", "reports_none",
 	"club_unknown", "club_other_province", "club_view", "ask_province", "pending_recorded", "pending_list", "reminder", "linked_board"}
 

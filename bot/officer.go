@@ -12,9 +12,8 @@ import (
 
 // monthStatus is the current month's reporting picture for a province (all when empty).
 type monthStatus struct {
-	Clubs      []club.Club
-	Reported   map[string]bool
-	Attendance int64
+	Clubs    []club.Club
+	Reported map[string]bool
 }
 
 func monthOf(now time.Time) (first, next string) {
@@ -23,7 +22,8 @@ func monthOf(now time.Time) (first, next string) {
 	return f.Format("2006-01-02"), f.AddDate(0, 1, 0).Format("2006-01-02")
 }
 
-// status reads a province's clubs and the reports whose meeting date lies in this month.
+// status reads a province's clubs and which of them have a report whose meeting date lies
+// in this month.
 func status(tx *store.Tx, province string, now time.Time) (monthStatus, error) {
 	st := monthStatus{Reported: map[string]bool{}}
 	var err error
@@ -31,19 +31,12 @@ func status(tx *store.Tx, province string, now time.Time) (monthStatus, error) {
 		return st, err
 	}
 	first, next := monthOf(now)
-	latest := map[string]club.Report{} // the last report per club this month
 	err = tx.Reports(func(r club.Report) bool {
 		if (province == "" || r.Province == province) && r.MeetingDate >= first && r.MeetingDate < next {
 			st.Reported[r.ClubCode] = true
-			latest[r.ClubCode] = r
 		}
 		return true
 	})
-	for _, r := range latest {
-		if a, ok := r.Answers["attendance_total"]; ok && a.Number != nil {
-			st.Attendance += *a.Number
-		}
-	}
 	return st, err
 }
 

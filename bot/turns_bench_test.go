@@ -35,7 +35,7 @@ func BenchmarkWorkerTurns(b *testing.B) {
 		}
 		return nil
 	})
-	script := []string{"báo cáo", "có", "hôm qua", "khoảng 35 người", "20", "bỏ qua", "suc khoe, van nghe", "abc",
+	script := []string{"báo cáo", "có", "hôm qua", "khoảng 35 người", "đúng", "20", "bỏ qua", "suc khoe, van nghe", "abc",
 		"25", "quay lại", "25", "0", "Cần thêm máy đo huyết áp", "đồng ý", "cảm ơn"}
 	w := NewWorker(db, bot.conv.Handle, zerolog.Nop(), bot.m, time.Now, nil)
 	seq := 0

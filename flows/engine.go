@@ -61,6 +61,7 @@ type Session struct {
 	Picking  bool              `json:"picking,omitempty"` // at the confirm step, waiting for which answer to change
 	Shown    []string          `json:"shown,omitempty"`   // info steps already shown
 	Pending  []string          `json:"pending,omitempty"` // photos received so far at the current photo step
+	Approx   *Answer           `json:"approx,omitempty"`  // an approximate number ("khoảng 40") waiting to be confirmed
 	// Offering is set while the user is offered to continue where they were or start again
 	// (after a nudge, or "báo cáo" typed during the conversation).
 	Offering bool `json:"offering,omitempty"`
@@ -225,6 +226,10 @@ func (s Session) clone() Session {
 	c.Trail = slices.Clone(s.Trail)
 	c.Shown = slices.Clone(s.Shown)
 	c.Pending = slices.Clone(s.Pending)
+	if s.Approx != nil {
+		a := *s.Approx
+		c.Approx = &a
+	}
 	if c.Wrong < 0 {
 		c.Wrong = 0
 	}
@@ -243,6 +248,9 @@ type turn struct {
 
 func (t *turn) run(in Input) {
 	f, s := t.f, t.s
+	// An approximate number waits for one answer only: whatever comes next settles it.
+	approx := s.Approx
+	s.Approx = nil
 	st := f.Step(s.Step)
 	if st == nil {
 		// The session points at a step the flow does not have (a bad record): carry on at
@@ -310,7 +318,18 @@ func (t *turn) run(in Input) {
 		t.command(st, cmd)
 		return
 	}
+	if approx != nil && t.settleApprox(st, *approx, text) {
+		return
+	}
 	a, problem := t.parse(st, text)
+	if problem == "" && st.Type == TypeNumber && approximate(text) {
+		s.Approx = &a
+		t.replies = append(t.replies, Reply{
+			Text:    f.say(fmt.Sprintf(msgApprox, a.Display, a.Display)),
+			Buttons: []Button{{truncate("Đúng, "+a.Display, MaxLabel), payloadOpt + "yes"}},
+		})
+		return
+	}
 	if problem == "" {
 		t.answer(st, a)
 		return
@@ -507,6 +526,46 @@ func photoMax(st *Step) int {
 		return int(*st.Max)
 	}
 	return defaultMaxPhotos
+}
+
+// settleApprox reads the answer to "Mình ghi là 40 người nhé?": yes stores the estimate, no
+// asks for the exact number; digits or anything else are read as a new answer (false).
+func (t *turn) settleApprox(st *Step, approx Answer, text string) bool {
+	if strings.EqualFold(text, payloadOpt+"yes") {
+		t.answer(st, approx)
+		return true
+	}
+	if strings.Trim(text, "0123456789 ") == "" {
+		return false // "2" is two people here, not "no"
+	}
+	yes, ok := parseYesNo(text)
+	switch {
+	case !ok:
+		return false
+	case yes:
+		t.answer(st, approx)
+	default:
+		t.reask(msgExactNumber)
+	}
+	return true
+}
+
+// approxWords open an approximate number: "khoảng 40", "gần 50 người", "hơn 30".
+var approxWords = map[string]bool{"khoang": true, "chung": true, "gan": true, "hon": true, "tren": true,
+	"duoi": true, "uoc": true, "xap": true}
+
+// approximate reports whether a number answer was given as an estimate, to be confirmed
+// before it is stored (ISSUE 4: "khoảng 40" → ask to confirm). "tầm" and "độ" count only
+// before digits: they also fold to "tam" (eight) and "do".
+func approximate(text string) bool {
+	ws := trimParticles(words(text))
+	if len(ws) < 2 {
+		return false
+	}
+	if approxWords[ws[0]] {
+		return true
+	}
+	return (ws[0] == "tam" || ws[0] == "do") && ws[1][0] >= '0' && ws[1][0] <= '9'
 }
 
 // answer records a and moves to the next question.
@@ -1216,6 +1275,8 @@ const (
 	msgNoFlow          = "Xin lỗi Bác, phần báo cáo đang tạm dừng. Bác nhắn lại sau ạ."
 	msgOffer           = "Bác gõ “giúp” để xem hướng dẫn, hoặc “hủy” để dừng báo cáo."
 	msgRestart         = "Dạ, mình làm lại từ đầu nhé."
+	msgApprox          = "Dạ, khoảng %s. Mình ghi là %s nhé?\nĐúng thì Bác gõ “có”; chưa đúng thì Bác gõ số chính xác."
+	msgExactNumber     = "Dạ, Bác gõ số chính xác giúp ạ."
 	msgPhotoGot        = "Dạ, đã nhận %d ảnh."
 	msgSendPhoto       = "Câu này Bác gửi ảnh ạ (bấm vào biểu tượng ảnh trong Zalo). Gửi xong thì gõ “xong”."
 	msgLocationHow     = "Bác gửi vị trí (bấm “…” rồi chọn Vị trí), hoặc gõ tên địa điểm."

@@ -379,7 +379,7 @@ func FuzzAdvance(f *testing.F) {
 // (the budget is 10,000 turns/s for webhook → engine → reply queued).
 func BenchmarkAdvance(b *testing.B) {
 	f := mustFlow(b, "meeting_report")
-	inputs := []string{"có", "20/11", "khoảng 40 người", "25", "bỏ qua", "suc khoe, van nghe", "30", "0", "Cần thêm máy đo huyết áp", "đồng ý"}
+	inputs := []string{"có", "20/11", "khoảng 40 người", "có", "25", "bỏ qua", "suc khoe, van nghe", "30", "0", "Cần thêm máy đo huyết áp", "đồng ý"}
 	b.ReportAllocs()
 	for b.Loop() {
 		s, _ := Start(f, 1, map[string]string{"club": "Hoa Sen"}, wed)

@@ -7,7 +7,8 @@
 //	go run ./bench/turns -users 2000 -c 64 -rounds 3
 //
 // Every simulated chairperson (linked to a club) answers a whole meeting report per round —
-// "báo cáo", the questions, a wrong answer, a going back, the summary, "đồng ý": 15 messages
+// "báo cáo", the questions, an estimate confirmed, a wrong answer, a going back, the summary,
+// "đồng ý", "cảm ơn": 16 messages
 // — one message at a time (the next is posted after the previous one was acknowledged, so a
 // user's messages keep their order), many users at once over c keep-alive connections. A
 // round is timed from its first POST until the worker has processed every event; it prints
@@ -53,10 +54,11 @@ const (
 	oaSecret = "FAKE_OA_SECRET_KEY_123"
 )
 
-// script is one chairperson's report: 15 turns, including a wrong answer (the repair
-// rule) and a "quay lại", ending with the confirmation that stores the report.
+// script is one chairperson's report: 16 turns, including an estimate to confirm, a wrong
+// answer (the repair rule) and a "quay lại", ending with the confirmation that stores the
+// report and a closing "cảm ơn".
 var script = []string{
-	"báo cáo", "có", "hôm qua", "khoảng 35 người", "20", "bỏ qua", "suc khoe, van nghe", "abc",
+	"báo cáo", "có", "hôm qua", "khoảng 35 người", "đúng", "20", "bỏ qua", "suc khoe, van nghe", "abc",
 	"25", "quay lại", "25", "0", "Cần thêm máy đo huyết áp", "đồng ý", "cảm ơn",
 }
 
