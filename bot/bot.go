@@ -49,6 +49,10 @@ type Options struct {
 	// Sender and Media tune the outbox sender and the photo downloader (zero: defaults).
 	Sender SenderConfig
 	Media  MediaConfig
+	// IngestOnly runs only the HTTP side and the inbox committer: events are received,
+	// committed and acknowledged, and left pending for the next full start. The ingest
+	// benchmark uses it to measure the webhook path apart from the worker's turns.
+	IngestOnly bool
 	// DigestSchedule is digest.schedule ("MON 07:00", in Loc); empty: DefaultDigestSchedule.
 	DigestSchedule string
 }
@@ -193,15 +197,18 @@ func (b *Bot) Serve(ctx context.Context, ln net.Listener) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	var workerErr error
-	wg.Add(4)
+	wg.Add(1)
 	go func() { defer wg.Done(); b.ingest.Run(ingestCtx) }()
-	go func() { defer wg.Done(); workerErr = b.worker.Run(workCtx) }()
-	go func() { defer wg.Done(); b.sender.Run(workCtx) }()
-	go func() { defer wg.Done(); b.media.Run(workCtx) }()
-	// Scheduled jobs (reminders, digests, conversation timers) stop with the worker.
-	for _, job := range b.jobs {
-		wg.Add(1)
-		go func() { defer wg.Done(); job(workCtx) }()
+	if !b.o.IngestOnly {
+		wg.Add(3)
+		go func() { defer wg.Done(); workerErr = b.worker.Run(workCtx) }()
+		go func() { defer wg.Done(); b.sender.Run(workCtx) }()
+		go func() { defer wg.Done(); b.media.Run(workCtx) }()
+		// Scheduled jobs (reminders, digests, conversation timers) stop with the worker.
+		for _, job := range b.jobs {
+			wg.Add(1)
+			go func() { defer wg.Done(); job(workCtx) }()
+		}
 	}
 
 	errc := make(chan error, 1)

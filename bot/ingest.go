@@ -55,25 +55,58 @@ func NewIngest(appID, oaSecret, oaID string, db *store.DB, log zerolog.Logger, m
 		reqs: make(chan commitReq, 4096), notify: notify, stopped: make(chan struct{})}
 }
 
+// maxLinger bounds how long the committer waits for more requests before a commit (see
+// Run): a small fraction of the 2 s Zalo allows for the answer (API.md §2.2), and about a
+// slow fsync, the case where lingering pays.
+const maxLinger = 2 * time.Millisecond
+
 // Run commits queued events until ctx is done and the queue is drained. Requests already
 // accepted are answered before it returns (graceful shutdown finishes in-flight work).
+//
+// Group commit with a short linger: each commit takes every request queued, and when the
+// last round suggests that more senders are about to come (the requests just answered
+// come back with their next event one round trip later), it waits for them a little,
+// at most half the last commit's duration and maxLinger. Without it, under load the
+// requests split into two cohorts that alternate, each commit holding half of them and
+// each request waiting for almost two commits; with it, one commit holds them all and each
+// request waits for about one. It matters when an fsync is slow compared with a round
+// trip, and costs nothing at low load (a lone request is committed at once).
 func (in *Ingest) Run(ctx context.Context) {
 	defer close(in.stopped)
 	batch := make([]commitReq, 0, maxCommitGroup)
+	expect := 0            // senders seen in the last round: its group plus those queued meanwhile
+	var last time.Duration // duration of the last commit
+	timer := time.NewTimer(0)
+	<-timer.C
 	for {
 		select {
 		case r := <-in.reqs:
 			batch = append(batch[:0], r)
-		drain:
-			for len(batch) < maxCommitGroup {
-				select {
-				case r := <-in.reqs:
-					batch = append(batch, r)
-				default:
-					break drain
+			batch = in.drain(batch)
+			if linger := min(last/2, maxLinger); len(batch) < expect && linger > 0 {
+				timer.Reset(linger)
+			wait:
+				for len(batch) < expect && len(batch) < maxCommitGroup {
+					select {
+					case r := <-in.reqs:
+						batch = append(batch, r)
+					case <-timer.C:
+						break wait
+					case <-ctx.Done():
+						break wait
+					}
+				}
+				if !timer.Stop() {
+					select {
+					case <-timer.C:
+					default:
+					}
 				}
 			}
+			start := time.Now()
 			in.commit(batch)
+			last = time.Since(start)
+			expect = min(len(batch)+len(in.reqs), maxCommitGroup)
 		case <-ctx.Done():
 			for {
 				select {
@@ -85,6 +118,19 @@ func (in *Ingest) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// drain adds every request already queued to batch, up to maxCommitGroup.
+func (in *Ingest) drain(batch []commitReq) []commitReq {
+	for len(batch) < maxCommitGroup {
+		select {
+		case r := <-in.reqs:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (in *Ingest) commit(batch []commitReq) {
@@ -159,12 +205,14 @@ func (in *Ingest) Handle(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"ok": true})
 		return
 	}
-	if !json.Valid(body) {
-		in.m.Rejected.WithLabelValues("not_json").Inc()
-		c.JSON(http.StatusBadRequest, gin.H{"error": "body is not JSON"})
-		return
-	}
+	// Verify decodes the body to read its timestamp, which also checks that the whole body
+	// is JSON: only a rejected body needs the separate check, to answer 400 rather than 401.
 	if !zalo.Verify(in.appID, in.oaSecret, body, sig) {
+		if !json.Valid(body) {
+			in.m.Rejected.WithLabelValues("not_json").Inc()
+			c.JSON(http.StatusBadRequest, gin.H{"error": "body is not JSON"})
+			return
+		}
 		reason := "bad_signature"
 		if sig == "" {
 			reason = "no_signature"

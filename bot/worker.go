@@ -155,8 +155,12 @@ func (p *panicError) Error() string { return fmt.Sprintf("handler panic: %v", p.
 // one processes event e unless it was processed already (it may be both in the pending
 // list read at start-up and in a later notification).
 func (w *Worker) one(tx *store.Tx, e store.InboxEvent, now time.Time) (err error) {
-	rec, pending, err := tx.InboxEvent(e.Seq)
-	if err != nil {
+	rec, pending := e, false
+	if e.Raw != nil {
+		// Handed over by the ingest committer as it was stored: only whether it is still
+		// pending needs the store (decoding the record again was a tenth of a turn).
+		pending = tx.InboxPending(e.Seq)
+	} else if rec, pending, err = tx.InboxEvent(e.Seq); err != nil {
 		return fmt.Errorf("read inbox event %d: %w", e.Seq, err)
 	}
 	if !pending {
