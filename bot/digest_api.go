@@ -2,8 +2,6 @@ package bot
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 	"slices"
 	"strings"
@@ -31,26 +29,11 @@ func (b *Bot) digestRoutes(r *gin.Engine) {
 	if b.o.AdminToken == "" || b.digest == nil {
 		return
 	}
-	auth := digestAuth(b.o.AdminToken)
+	auth := b.adminAuth(b.o.AdminToken)
 	r.GET("/api/v1/digests/preview", auth, b.digestPreview)
 	r.POST("/api/v1/digests/run", auth, b.digestRun)
 }
 
-// digestAuth accepts "Authorization: Bearer <admin.api_token>"; both sides are hashed
-// before a constant-time comparison so neither the token nor its length leaks by timing.
-func digestAuth(token string) gin.HandlerFunc {
-	want := sha256.Sum256([]byte(token))
-	return func(c *gin.Context) {
-		scheme, got, _ := strings.Cut(c.GetHeader("Authorization"), " ")
-		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
-		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
-			c.Header("WWW-Authenticate", `Bearer realm="clubbot admin"`)
-			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "cần Authorization: Bearer <admin.api_token>"})
-			return
-		}
-		c.Next()
-	}
-}
 
 func digestBad(c *gin.Context, msg string) {
 	c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": msg})
