@@ -73,6 +73,9 @@ func demo(ctx context.Context, args, env []string, stdout io.Writer) error {
 	cfg.Zalo.OAuthBase = base + "/zalo"
 	cfg.Zalo.QuickReplies = true
 	cfg.HTTP.PublicURL = base
+	if cfg.Admin.APIToken == "" {
+		cfg.Admin.APIToken = randHex(8) // printed below, for the console
+	}
 	if cfg.Log.Format == "json" && os.Getenv("CLUBBOT_LOG_FORMAT") == "" {
 		cfg.Log.Format = "console"
 	}
@@ -89,7 +92,8 @@ func demo(ctx context.Context, args, env []string, stdout io.Writer) error {
 		sim.AddUser(u)
 	}
 	hooks := &serveHooks{listener: ln, mount: func(r *gin.Engine) { mountSim(r, sim) }, onStarted: func(string) {
-		fmt.Fprintf(stdout, "\nclubbot demo is running.\n  Web chat (simulated Zalo): %s/sim/\n  Data: %s\n  Stop with Ctrl+C.\n\n", base, *dataDir)
+		fmt.Fprintf(stdout, "\nclubbot demo is running.\n  Web chat (simulated Zalo): %s/sim/\n  Admin console: %s/admin/  (token: %s)\n  Data: %s\n  Stop with Ctrl+C.\n\n",
+			base, base, cfg.Admin.APIToken, *dataDir)
 	}}
 	return serveConfig(ctx, cfg, stdout, hooks)
 }
