@@ -10,6 +10,7 @@ import (
 	"clubbot/club"
 	"clubbot/digest"
 	"clubbot/digest/digesttest"
+	"clubbot/internal/memprobe"
 	"clubbot/store"
 )
 
@@ -85,7 +86,7 @@ func BenchmarkDigestFromStore(b *testing.B) {
 	db, n := benchDigestStore(b, 20000, 24, end)
 	p := club.MustLoadProvinces()
 	tmpl := digestTemplates()
-	pk := startPeaks()
+	pk := memprobe.Start()
 	cpu0 := cpuTime()
 	var read int
 	for b.Loop() {
@@ -106,10 +107,10 @@ func BenchmarkDigestFromStore(b *testing.B) {
 	b.ReportMetric(float64(n), "reports-stored")
 	b.ReportMetric(float64(read), "reports-read")
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
-	heap, anon := pk.end()
+	heap, anon := pk.End()
 	b.ReportMetric(heap, "peak-heap-MB")
 	b.ReportMetric(anon, "peak-anon-RSS-MB")
-	b.ReportMetric(procStatusMB("VmHWM"), "peak-RSS-MB")
+	b.ReportMetric(memprobe.StatusMB("VmHWM"), "peak-RSS-MB")
 }
 
 // BenchmarkDigestOfficerNow is an officer's "tổng hợp" on the same store: one province's

@@ -6,6 +6,7 @@ import (
 
 	"clubbot/club"
 	"clubbot/digest/digesttest"
+	"clubbot/internal/memprobe"
 	"clubbot/templates"
 )
 
@@ -62,7 +63,7 @@ func BenchmarkBuild(b *testing.B) {
 	d := generate(20000, 24, end)
 	tm := MustParseTemplates(templates.Digest())
 	o := testOptions()
-	pk := startPeaks()
+	pk := memprobe.Start()
 	cpu0 := cpuTime()
 	for b.Loop() {
 		all := Build(d, w, end, nil, o)
@@ -82,10 +83,10 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
-	heap, anon := pk.end()
+	heap, anon := pk.End()
 	b.ReportMetric(heap, "peak-heap-MB")
 	b.ReportMetric(anon, "peak-anon-RSS-MB")
-	b.ReportMetric(procStatusMB("VmHWM"), "peak-RSS-MB")
+	b.ReportMetric(memprobe.StatusMB("VmHWM"), "peak-RSS-MB")
 	b.ReportMetric(float64(len(d.Reports)), "reports")
 }
 

@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -24,7 +23,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +35,7 @@ import (
 	"clubbot/bot"
 	"clubbot/club"
 	"clubbot/flows"
+	"clubbot/internal/memprobe"
 	"clubbot/store"
 )
 
@@ -252,18 +251,4 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // procStatus reads a "kB" field of /proc/self/status in bytes (0 where there is no /proc).
-func procStatus(field string) uint64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
+func procStatus(field string) uint64 { return uint64(memprobe.StatusMB(field) * (1 << 20)) }

@@ -169,9 +169,9 @@ func run(n, conc, rounds, users int, timeout time.Duration, cpuProfile string) e
 	mb, mi, mf := median(bares), median(ingests), median(fulls)
 	fmt.Printf("\nmedian round, %d connections:\n", conc)
 	fmt.Printf("  bare gin               %6.0f req/s\n", mb.rps())
-	fmt.Printf("  clubbot, webhook path  %6.0f req/s, ratio %.2f (target ≥ 0.40): %s; p50 %.2f ms, p99 %.2f ms (target < 20 ms): %s\n",
+	fmt.Printf("  clubbot, webhook path  %6.0f req/s, ratio %.3f (target ≥ 0.40): %s; p50 %.2f ms, p99 %.2f ms (target < 20 ms): %s\n",
 		mi.rps(), mi.rps()/mb.rps(), verdict(mi.rps()/mb.rps() >= 0.40), ms(mi.p50), ms(mi.p99), verdict(mi.p99 < 20*time.Millisecond))
-	fmt.Printf("  clubbot, full server   %6.0f req/s, ratio %.2f; p50 %.2f ms, p99 %.2f ms (worker turning every event into replies meanwhile)\n",
+	fmt.Printf("  clubbot, full server   %6.0f req/s, ratio %.3f; p50 %.2f ms, p99 %.2f ms (worker turning every event into replies meanwhile)\n",
 		mf.rps(), mf.rps()/mb.rps(), ms(mf.p50), ms(mf.p99))
 
 	// Every 200 durably committed: stop the servers and count their inboxes.

@@ -1,4 +1,7 @@
-package digest
+// Package memprobe measures the memory a benchmark uses: the peak Go heap and the peak
+// anonymous resident memory, sampled while it runs (a reading after the run would miss the
+// peak), and lines of /proc/self/status.
+package memprobe
 
 import (
 	"runtime"
@@ -6,17 +9,17 @@ import (
 	"time"
 )
 
-// peaks samples the Go heap in use and the anonymous resident memory every 5 ms while a
-// benchmark runs, and keeps their maxima (a reading after each run would miss the peak).
-type peaks struct {
+// Peaks samples the heap in use and RssAnon every 5 ms until End.
+type Peaks struct {
 	mu         sync.Mutex
 	heap, anon float64 // MB
 	stop       chan struct{}
 	done       sync.WaitGroup
 }
 
-func startPeaks() *peaks {
-	p := &peaks{stop: make(chan struct{})}
+// Start begins sampling.
+func Start() *Peaks {
+	p := &Peaks{stop: make(chan struct{})}
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
@@ -25,7 +28,7 @@ func startPeaks() *peaks {
 		for {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			anon := procStatusMB("RssAnon")
+			anon := StatusMB("RssAnon")
 			p.mu.Lock()
 			p.heap = max(p.heap, float64(ms.HeapInuse)/(1<<20))
 			p.anon = max(p.anon, anon)
@@ -40,8 +43,8 @@ func startPeaks() *peaks {
 	return p
 }
 
-// end stops sampling and returns the peaks in MB.
-func (p *peaks) end() (heap, anon float64) {
+// End stops sampling and returns the peaks in MB.
+func (p *Peaks) End() (heap, anon float64) {
 	close(p.stop)
 	p.done.Wait()
 	return p.heap, p.anon

@@ -1,4 +1,4 @@
-package bot
+package memprobe
 
 import (
 	"bufio"
@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// procStatusMB reads a memory line of /proc/self/status in MB: VmHWM (peak resident set,
+// StatusMB reads a memory line of /proc/self/status in MB: VmHWM (peak resident set,
 // file pages of the bbolt map included) or RssAnon (resident memory that is not a file:
 // the heap, stacks).
-func procStatusMB(key string) float64 {
+func StatusMB(key string) float64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0
