@@ -26,10 +26,7 @@ func chromiumPath() string {
 // headless Chromium, as a person would: pick the chairperson, follow, share the phone with
 // the card's button, type the answers, tap a quick-reply button, confirm.
 func TestDemoInBrowser(t *testing.T) {
-	chrome := chromiumPath()
-	if chrome == "" {
-		t.Skip("no Chromium on this machine (.ci/run installs it)")
-	}
+	chrome := needChromium(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -48,26 +45,10 @@ func TestDemoInBrowser(t *testing.T) {
 	}()
 	waitHealthy(t, "http://"+addr)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome),
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	bctx, tcancel := context.WithTimeout(bctx, 60*time.Second)
-	defer tcancel()
+	bctx := newBrowser(t, chrome)
 
 	// waitText waits until the chat shows s.
-	waitText := func(s string) chromedp.Action[chromedp.Void] {
-		poll := chromedp.Poll[bool](`document.querySelector('#messages').innerText.includes(`+jsString(s)+`)`,
-			chromedp.WithPollingInterval(50*time.Millisecond))
-		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := poll(ctx, t)
-			return err
-		})
-	}
+	waitText := func(s string) chromedp.Action[chromedp.Void] { return waitTextIn("#messages", s) }
 	say := func(text, expect string) chromedp.Action[chromedp.Void] {
 		return chromedp.Steps(
 			chromedp.SetValue(chromedp.CSS("#text"), text),
@@ -111,6 +92,40 @@ func TestDemoInBrowser(t *testing.T) {
 	if !strings.Contains(logs.String(), "report stored") {
 		t.Error("the demo's log does not show the stored report")
 	}
+}
+
+// needChromium returns the browser's path, or skips the test where there is none (.ci/run
+// installs it, so CI always runs these tests).
+func needChromium(t *testing.T) string {
+	chrome := chromiumPath()
+	if chrome == "" {
+		t.Skip("no Chromium on this machine (.ci/run installs it)")
+	}
+	return chrome
+}
+
+// newBrowser starts headless Chromium with the flags this closed network needs (no
+// background networking) and returns its context, closed when the test ends.
+func newBrowser(t *testing.T, chrome string) context.Context {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome),
+		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, bcancel := chromedp.NewContext(actx)
+	bctx, tcancel := context.WithTimeout(bctx, 60*time.Second)
+	t.Cleanup(func() { tcancel(); bcancel(); acancel() })
+	return bctx
+}
+
+// waitTextIn waits until the element sel shows s.
+func waitTextIn(sel, s string) chromedp.Action[chromedp.Void] {
+	poll := chromedp.Poll[bool](`(document.querySelector('`+sel+`')||{innerText:''}).innerText.includes(`+jsString(s)+`)`,
+		chromedp.WithPollingInterval(50*time.Millisecond))
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := poll(ctx, t)
+		return err
+	})
 }
 
 func jsString(s string) string {

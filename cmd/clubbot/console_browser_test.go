@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -17,10 +15,7 @@ import (
 // bad row (the line and field are shown, nothing written), imports a good one, saves a
 // broken flow (the line is shown), saves a fixed one (a new revision) and previews a digest.
 func TestAdminConsoleInBrowser(t *testing.T) {
-	chrome := chromiumPath()
-	if chrome == "" {
-		t.Skip("no Chromium on this machine (.ci/run installs it)")
-	}
+	chrome := needChromium(t)
 	e := startEnvWith(t, func(c *Config) { c.Admin.APIToken = "console-secret" })
 	dir := t.TempDir()
 	badCSV := filepath.Join(dir, "bad.csv")
@@ -30,25 +25,8 @@ func TestAdminConsoleInBrowser(t *testing.T) {
 	os.WriteFile(goodCSV, []byte("code,name,province,commune,village,chair_name,chair_phone,members,founded_on\n"+
 		"NA-9,CLB Mới,Nghệ An,Xã Mới,,Hồ Văn E,0966555444,40,\n"), 0o600)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome),
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	bctx, tcancel := context.WithTimeout(bctx, 60*time.Second)
-	defer tcancel()
-
-	waitIn := func(sel, s string) chromedp.Action[chromedp.Void] {
-		poll := chromedp.Poll[bool](`(document.querySelector('`+sel+`')||{innerText:''}).innerText.includes(`+jsString(s)+`)`,
-			chromedp.WithPollingInterval(50*time.Millisecond))
-		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := poll(ctx, t)
-			return err
-		})
-	}
+	bctx := newBrowser(t, chrome)
+	waitIn := waitTextIn
 	tab := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Click(chromedp.CSS(`nav button[data-tab="` + name + `"]`))
 	}
