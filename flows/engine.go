@@ -111,6 +111,15 @@ type Effect struct {
 // Start begins a conversation on flow f at revision rev. vars are available to prompts
 // ({{.club}}); now is the current time in the calendar's zone.
 func Start(f *Flow, rev int, vars map[string]string, now time.Time) (Session, []Reply) {
+	return StartWith(f, rev, vars, nil, now)
+}
+
+// StartWith begins a conversation whose answers are partly or wholly known (a correction of
+// a stored report): it goes straight to the first step still without an answer — for a
+// complete report, the confirm summary, where "sửa N" changes one answer. Answers to steps
+// the revision does not have are kept as they are. The flow's intro is shown only to a
+// conversation that starts from nothing.
+func StartWith(f *Flow, rev int, vars map[string]string, answers map[string]Answer, now time.Time) (Session, []Reply) {
 	if f == nil {
 		return Session{Revision: rev, Status: StatusCancelled, StartedAt: now, UpdatedAt: now}, []Reply{{Text: msgNoFlow}}
 	}
@@ -124,15 +133,23 @@ func Start(f *Flow, rev int, vars map[string]string, now time.Time) (Session, []
 		StartedAt: now,
 		UpdatedAt: now,
 	}
+	for k, a := range answers {
+		s.Answers[k] = a
+	}
+	for _, st := range f.Steps {
+		if _, ok := s.Answers[st.Name]; ok {
+			s.Trail = append(s.Trail, st.Name)
+		}
+	}
 	infos := settle(f, &s)
 	if s.Step == "" {
-		// Every step's condition is false: nothing to ask.
+		// Every step's condition is false or answered: nothing to ask.
 		s.Status = StatusDone
 		return s, []Reply{{Text: join(append(infos, f.say(orDefault(f.Done, msgDone)))...)}}
 	}
 	r := question(f, s, now)
 	var lead []string
-	if f.Intro != "" {
+	if f.Intro != "" && len(answers) == 0 {
 		lead = append(lead, render(f.Intro, data(f, s)))
 	}
 	r.Text = join(append(append(lead, infos...), r.Text)...)
