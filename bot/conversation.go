@@ -70,8 +70,8 @@ func (o *outbuf) replies(rs []flows.Reply, buttons bool) {
 // Handle processes one inbox event. User mistakes become replies; an error means the store
 // failed and the whole transaction is rolled back.
 func (cv *Conversations) Handle(tx *store.Tx, rec store.InboxEvent, now time.Time) error {
-	ev, err := ParseEvent(rec.Raw)
-	if err != nil {
+	ev, ok := eventOf(rec)
+	if !ok {
 		return nil // recorded raw for the history; nothing to do
 	}
 	uid := ev.User()
@@ -469,4 +469,14 @@ func orBac(name string) string {
 		return "bác"
 	}
 	return name
+}
+
+// eventOf returns the decoded event: the ingest's own decoding when the worker was handed
+// the event in memory, else a decoding of the stored body (events pending at start-up).
+func eventOf(rec store.InboxEvent) (Event, bool) {
+	if ev, ok := rec.Parsed.(*Event); ok && ev != nil {
+		return *ev, true
+	}
+	ev, err := ParseEvent(rec.Raw)
+	return ev, err == nil
 }

@@ -235,7 +235,7 @@ func (in *Ingest) Handle(c *gin.Context) {
 	}
 	in.m.Received.WithLabelValues(metricEventName(ev.EventName)).Inc()
 	rec := store.InboxEvent{Key: ev.DedupKey(), EventName: ev.EventName, UserID: ev.User(), Raw: body,
-		ReceivedAt: in.now(), ReqID: c.GetString(ctxReqID)}
+		ReceivedAt: in.now(), ReqID: c.GetString(ctxReqID), Parsed: &ev}
 	app, err := in.record(c.Request.Context(), rec)
 	if err != nil {
 		in.m.Rejected.WithLabelValues("store").Inc()

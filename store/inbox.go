@@ -14,6 +14,9 @@ type InboxEvent struct {
 	Raw        []byte    `json:"raw"`        // the body exactly as received
 	ReceivedAt time.Time `json:"received_at"`
 	ReqID      string    `json:"req_id,omitempty"`
+	// Parsed is the ingest's decoding of Raw, handed to the worker in memory so the event
+	// is not decoded twice; it is not stored (after a restart the worker decodes Raw).
+	Parsed any `json:"-"`
 }
 
 // Appended is the outcome of recording one event.

@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
 	"slices"
@@ -63,6 +64,9 @@ var script = []string{
 }
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200) // as cmd/clubbot sets it for the server
+	}
 	users := flag.Int("users", 2000, "simulated chairpersons, each with a club")
 	conc := flag.Int("c", 64, "concurrent connections (each drives users/c chairpersons)")
 	rounds := flag.Int("rounds", 3, "rounds: every user sends the whole script once per round")
