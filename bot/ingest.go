@@ -185,7 +185,10 @@ func (in *Ingest) record(ctx context.Context, ev store.InboxEvent) (store.Append
 // Handle is the gin handler of POST /webhook/zalo (CONTRACT.md): size cap → signature →
 // parse → dedup → durable inbox → 200.
 func (in *Ingest) Handle(c *gin.Context) {
-	log := reqLogger(c, in.log)
+	// No child logger per request: each line adds the request id itself (a child logger
+	// costs an allocation and a copy on every event, logged or not).
+	log := &in.log
+	reqID := c.GetString(ctxReqID)
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxWebhookBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -218,7 +221,7 @@ func (in *Ingest) Handle(c *gin.Context) {
 			reason = "no_signature"
 		}
 		in.m.Rejected.WithLabelValues(reason).Inc()
-		log.Warn().Str("reason", reason).Msg("webhook rejected")
+		log.Warn().Str(ctxReqID, reqID).Str("reason", reason).Msg("webhook rejected")
 		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid signature"})
 		return
 	}
@@ -230,21 +233,21 @@ func (in *Ingest) Handle(c *gin.Context) {
 	}
 	if in.oaID != "" {
 		if oa := ev.OA(); oa != "" && oa != in.oaID {
-			log.Warn().Str("event", ev.EventName).Msg("event for another OA id")
+			log.Warn().Str(ctxReqID, reqID).Str("event", ev.EventName).Msg("event for another OA id")
 		}
 	}
 	in.m.Received.WithLabelValues(metricEventName(ev.EventName)).Inc()
 	rec := store.InboxEvent{Key: ev.DedupKey(), EventName: ev.EventName, UserID: ev.User(), Raw: body,
-		ReceivedAt: in.now(), ReqID: c.GetString(ctxReqID), Parsed: &ev}
+		ReceivedAt: in.now(), ReqID: reqID, Parsed: &ev}
 	app, err := in.record(c.Request.Context(), rec)
 	if err != nil {
 		in.m.Rejected.WithLabelValues("store").Inc()
-		log.Error().Err(err).Msg("webhook event not recorded")
+		log.Error().Str(ctxReqID, reqID).Err(err).Msg("webhook event not recorded")
 		// Not recorded: a non-200 makes Zalo deliver it again.
 		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "not recorded, retry"})
 		return
 	}
-	l := log.Info().Str("event", ev.EventName).Str("msg_id", ev.Message.MsgID).Uint64("seq", app.Seq)
+	l := log.Info().Str(ctxReqID, reqID).Str("event", ev.EventName).Str("msg_id", ev.Message.MsgID).Uint64("seq", app.Seq)
 	if app.Duplicate {
 		in.m.Duplicates.Inc()
 		l.Bool("duplicate", true).Msg("webhook duplicate")
@@ -252,8 +255,12 @@ func (in *Ingest) Handle(c *gin.Context) {
 		return
 	}
 	l.Msg("webhook recorded")
-	c.JSON(http.StatusOK, gin.H{"ok": true})
+	// The common answer is written as prepared bytes: rendering a map per request is a
+	// measurable share of the webhook's CPU (BENCHMARKS.md, "Webhook ingest").
+	c.Data(http.StatusOK, "application/json; charset=utf-8", okBody)
 }
+
+var okBody = []byte(`{"ok":true}`)
 
 // OA returns the OA id the event names (API.md §2.4), or "".
 func (e *Event) OA() string {

@@ -580,6 +580,9 @@ func TestOutboxResendAfterCrash(t *testing.T) {
 func TestOutboxReceipts(t *testing.T) {
 	e := startEnvT(t, nil)
 	id := e.user("Bà Bảy", "")
+	// A receipt names a message id the bot has recorded: wait for the records (Zalo
+	// answers the send before the bot writes it down).
+	e.eventually("the sends recorded", func() bool { q, _, _ := e.db.OutboxCounts(); return q == 0 })
 	out := e.sim.Outbound(id)
 	if _, err := e.sim.Received(id, out[0].MsgID); err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -50,6 +51,11 @@ const (
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// As cmd/clubbot sets it for the server. The bare handler runs in the same process
+		// with the same setting.
+		debug.SetGCPercent(200)
+	}
 	n := flag.Int("n", 20000, "requests per target per round")
 	conc := flag.Int("c", 64, "concurrent connections")
 	rounds := flag.Int("rounds", 3, "rounds (each measures the bare handler, then the server)")
