@@ -28,6 +28,7 @@ const (
 	ENotFound      ErrorCode = "not_found"     // 404
 	ETooLarge      ErrorCode = "too_large"     // a body over the limit: 413
 	EUnprocessable ErrorCode = "unprocessable" // rows of an import are wrong: 422 with Rows
+	EUpstream      ErrorCode = "upstream"      // Zalo failed or could not be reached: 502
 	EInternal      ErrorCode = "internal"      // the store failed: 500, the cause is logged only
 )
 
@@ -70,6 +71,8 @@ func errorResponse(err error) (int, any) {
 			return http.StatusRequestEntityTooLarge, gin.H{"error": ae.Message}
 		case EUnprocessable:
 			return http.StatusUnprocessableEntity, gin.H{"errors": ae.Rows}
+		case EUpstream:
+			return http.StatusBadGateway, gin.H{"error": ae.Message}
 		}
 	case errors.As(err, &ie):
 		return http.StatusUnprocessableEntity, gin.H{"errors": ie.Errors}

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"clubbot/bot/zalo"
+	"clubbot/club"
 	"clubbot/store"
 )
 
@@ -29,23 +29,9 @@ func (b *Bot) groupRoutes(r *gin.Engine) {
 	if b.o.AdminToken == "" {
 		return
 	}
-	g := r.Group("/api/v1/groups", groupBearer(b.o.AdminToken))
+	g := r.Group("/api/v1/groups", b.adminAuth(b.o.AdminToken))
 	g.GET("", b.groupList)
 	g.PUT("/:group_id", b.groupPut)
-}
-
-// groupBearer checks "Authorization: Bearer <admin.api_token>" in constant time.
-func groupBearer(token string) gin.HandlerFunc {
-	want := []byte("Bearer " + token)
-	return func(c *gin.Context) {
-		got := []byte(strings.TrimSpace(c.GetHeader("Authorization")))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			c.Header("WWW-Authenticate", `Bearer realm="clubbot"`)
-			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or wrong bearer token"})
-			return
-		}
-		c.Next()
-	}
 }
 
 // groupView is one group as the admin API shows it.
@@ -66,14 +52,12 @@ func (b *Bot) groupList(c *gin.Context) {
 	defer cancel()
 	groups, err := b.client.Groups(ctx)
 	if err != nil {
-		log := reqLogger(c, b.o.Log)
-		log.Warn().Err(err).Msg("listing the OA's groups failed")
-		c.JSON(http.StatusBadGateway, gin.H{"error": "listing groups at Zalo failed: " + err.Error()})
+		b.abortError(c, &Error{Code: EUpstream, Message: "listing groups at Zalo failed: " + err.Error(), Err: err})
 		return
 	}
 	links, err := b.o.DB.GroupLinks()
 	if err != nil {
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "store: " + err.Error()})
+		b.abortError(c, err)
 		return
 	}
 	out := make([]groupView, 0, len(groups))
@@ -97,21 +81,21 @@ func (b *Bot) groupPut(c *gin.Context) {
 	gid := c.Param("group_id")
 	raw, err := io.ReadAll(io.LimitReader(c.Request.Body, 64<<10))
 	if err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "cannot read body"})
+		b.abortError(c, invalid("cannot read body"))
 		return
 	}
 	var body struct {
 		Province *string `json:"province"`
 	}
 	if err := json.Unmarshal(raw, &body); err != nil || body.Province == nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": `want a JSON body {"province":"<code or name>"}`})
+		b.abortError(c, invalid(`want a JSON body {"province":"<code or name>"}`))
 		return
 	}
 	code := ""
 	if p := strings.TrimSpace(*body.Province); p != "" {
 		pr, ok := b.conv.Provinces.Lookup(p)
 		if !ok {
-			c.JSON(http.StatusUnprocessableEntity, gin.H{"errors": []gin.H{{"field": "province", "message": "unknown province " + p}}})
+			b.abortError(c, &Error{Code: EUnprocessable, Rows: []club.RowError{{Field: "province", Message: "unknown province " + p}}})
 			return
 		}
 		code = pr.Code
@@ -123,16 +107,16 @@ func (b *Bot) groupPut(c *gin.Context) {
 		defer cancel()
 		groups, err := b.client.Groups(ctx)
 		if err != nil {
-			c.JSON(http.StatusBadGateway, gin.H{"error": "listing groups at Zalo failed: " + err.Error()})
+			b.abortError(c, &Error{Code: EUpstream, Message: "listing groups at Zalo failed: " + err.Error(), Err: err})
 			return
 		}
 		if !hasGroup(groups, gid) {
-			c.JSON(http.StatusNotFound, gin.H{"error": "the OA is not in group " + gid})
+			b.abortError(c, &Error{Code: ENotFound, Message: "the OA is not in group " + gid})
 			return
 		}
 	}
 	if err := b.o.DB.SetGroupProvince(gid, code, b.o.Now()); err != nil {
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "store: " + err.Error()})
+		b.abortError(c, err)
 		return
 	}
 	log := reqLogger(c, b.o.Log)
