@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
@@ -229,4 +230,26 @@ func TestReviseReportKeepsHistory(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestInboxRecordRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 28, 7, 0, 0, 123, time.UTC)
+	raw := []byte(`{"event_name":"user_send_text","message":{"text":"Báo cáo \u003c ok"}}` + "\n ")
+	e := InboxEvent{Seq: 7, Key: "user_send_text|abc", EventName: "user_send_text", UserID: "830939", ReqID: "r1",
+		Raw: raw, ReceivedAt: at}
+	got, err := decodeInbox(u64(7), encodeInbox(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Seq != 7 || got.Key != e.Key || got.EventName != e.EventName || got.UserID != e.UserID || got.ReqID != "r1" ||
+		string(got.Raw) != string(raw) || !got.ReceivedAt.Equal(at) {
+		t.Errorf("round trip: %+v", got)
+	}
+	if _, err := decodeInbox(u64(7), encodeInbox(e)[:12]); err == nil {
+		t.Error("a truncated record decoded")
+	}
+	legacy, _ := json.Marshal(e)
+	if got, err := decodeInbox(u64(7), legacy); err != nil || string(got.Raw) != string(raw) {
+		t.Errorf("JSON record: %+v, %v", got, err)
+	}
 }

@@ -52,6 +52,9 @@ const (
 
 func main() {
 	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200) // as cmd/clubbot sets it for the server (the baseline gets it too)
+	}
+	if os.Getenv("GOGC") == "" {
 		// As cmd/clubbot sets it for the server. The bare handler runs in the same process
 		// with the same setting.
 		debug.SetGCPercent(200)

@@ -47,14 +47,17 @@ func BodyTimestamp(body []byte) (ts string, ok bool) {
 // signature of body. The body is hashed exactly as received: re-serialising or normalising
 // Vietnamese text would change the bytes (API.md §3.3).
 func Verify(appID, oaSecretKey string, body []byte, header string) bool {
-	got, ok := strings.CutPrefix(strings.TrimSpace(header), "mac=")
-	if !ok || len(got) != 64 {
-		return false
-	}
 	ts, ok := BodyTimestamp(body)
-	if !ok {
+	return ok && VerifyTimestamp(appID, oaSecretKey, body, ts, header)
+}
+
+// VerifyTimestamp is Verify for a caller that has already decoded the body and read its
+// timestamp field (the webhook decodes each body once).
+func VerifyTimestamp(appID, oaSecretKey string, body []byte, timestamp, header string) bool {
+	got, ok := strings.CutPrefix(strings.TrimSpace(header), "mac=")
+	if !ok || len(got) != 64 || timestamp == "" {
 		return false
 	}
-	want := Sign(appID, oaSecretKey, body, ts)
+	want := Sign(appID, oaSecretKey, body, timestamp)
 	return subtle.ConstantTimeCompare([]byte(strings.ToLower(got)), []byte(want)) == 1
 }
