@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,21 +36,7 @@ func TestCrashUnderLoad(t *testing.T) {
 	)
 	start := time.Now()
 	bin := clubbotBinary(t)
-	sim := zalosim.New(zalosim.Config{AppID: "1027192766115822600", OAID: "2910835123456789012",
-		OASecretKey: "FAKE_OA_SECRET_KEY_123", AppSecret: "app-secret-test",
-		AccessToken: "access-token-0", RefreshToken: "refresh-token-0"})
-	srv := httptest.NewServer(sim.APIHandler())
-	defer srv.Close()
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	dbPath := filepath.Join(dir, "clubbot.db")
-	env := []string{"CLUBBOT_HTTP_ADDR=" + addr, "CLUBBOT_STORE_PATH=" + dbPath,
-		"CLUBBOT_ZALO_APP_ID=1027192766115822600", "CLUBBOT_ZALO_OA_ID=2910835123456789012",
-		"CLUBBOT_ZALO_OA_SECRET_KEY=FAKE_OA_SECRET_KEY_123", "CLUBBOT_ZALO_APP_SECRET=app-secret-test",
-		"CLUBBOT_ZALO_ACCESS_TOKEN=access-token-0", "CLUBBOT_ZALO_REFRESH_TOKEN=refresh-token-0",
-		"CLUBBOT_ZALO_API_BASE=" + srv.URL, "CLUBBOT_ZALO_OAUTH_BASE=" + srv.URL}
-	base := "http://" + addr
-	sim.SetWebhookURL(base + "/webhook/zalo")
+	sim, env, base, dbPath := procSetup(t)
 
 	p := startProc(t, bin, env)
 	waitHealthy(t, base)

@@ -53,6 +53,26 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// procSetup starts the simulated Zalo on its own loopback server and returns the
+// environment that configures a server process against it, its base URL and store path.
+func procSetup(t *testing.T) (sim *zalosim.Sim, env []string, base, dbPath string) {
+	sim = zalosim.New(zalosim.Config{AppID: "1027192766115822600", OAID: "2910835123456789012",
+		OASecretKey: "FAKE_OA_SECRET_KEY_123", AppSecret: "app-secret-test",
+		AccessToken: "access-token-0", RefreshToken: "refresh-token-0"})
+	srv := httptest.NewServer(sim.APIHandler())
+	t.Cleanup(srv.Close)
+	addr := freeAddr(t)
+	dbPath = filepath.Join(t.TempDir(), "clubbot.db")
+	env = []string{"CLUBBOT_HTTP_ADDR=" + addr, "CLUBBOT_STORE_PATH=" + dbPath,
+		"CLUBBOT_ZALO_APP_ID=1027192766115822600", "CLUBBOT_ZALO_OA_ID=2910835123456789012",
+		"CLUBBOT_ZALO_OA_SECRET_KEY=FAKE_OA_SECRET_KEY_123", "CLUBBOT_ZALO_APP_SECRET=app-secret-test",
+		"CLUBBOT_ZALO_ACCESS_TOKEN=access-token-0", "CLUBBOT_ZALO_REFRESH_TOKEN=refresh-token-0",
+		"CLUBBOT_ZALO_API_BASE=" + srv.URL, "CLUBBOT_ZALO_OAUTH_BASE=" + srv.URL}
+	base = "http://" + addr
+	sim.SetWebhookURL(base + "/webhook/zalo")
+	return sim, env, base, dbPath
+}
+
 // proc is the server running as a separate process, so a test can SIGKILL it.
 type proc struct {
 	cmd  *exec.Cmd
@@ -92,21 +112,7 @@ func TestSIGKILLAfter200(t *testing.T) {
 		t.Skip("builds and kills a real process")
 	}
 	bin := clubbotBinary(t)
-	sim := zalosim.New(zalosim.Config{AppID: "1027192766115822600", OAID: "2910835123456789012",
-		OASecretKey: "FAKE_OA_SECRET_KEY_123", AppSecret: "app-secret-test",
-		AccessToken: "access-token-0", RefreshToken: "refresh-token-0"})
-	srv := httptest.NewServer(sim.APIHandler())
-	defer srv.Close()
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	dbPath := filepath.Join(dir, "clubbot.db")
-	env := []string{"CLUBBOT_HTTP_ADDR=" + addr, "CLUBBOT_STORE_PATH=" + dbPath,
-		"CLUBBOT_ZALO_APP_ID=1027192766115822600", "CLUBBOT_ZALO_OA_ID=2910835123456789012",
-		"CLUBBOT_ZALO_OA_SECRET_KEY=FAKE_OA_SECRET_KEY_123", "CLUBBOT_ZALO_APP_SECRET=app-secret-test",
-		"CLUBBOT_ZALO_ACCESS_TOKEN=access-token-0", "CLUBBOT_ZALO_REFRESH_TOKEN=refresh-token-0",
-		"CLUBBOT_ZALO_API_BASE=" + srv.URL, "CLUBBOT_ZALO_OAUTH_BASE=" + srv.URL}
-	base := "http://" + addr
-	sim.SetWebhookURL(base + "/webhook/zalo")
+	sim, env, base, dbPath := procSetup(t)
 
 	p := startProc(t, bin, env)
 	waitHealthy(t, base)
