@@ -34,7 +34,6 @@ func (b *Bot) digestRoutes(r *gin.Engine) {
 	r.POST("/api/v1/digests/run", auth, b.digestRun)
 }
 
-
 func digestBad(c *gin.Context, msg string) {
 	c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": msg})
 }

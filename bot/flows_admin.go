@@ -61,7 +61,6 @@ func (b *Bot) mountFlowsAdmin(r *gin.Engine) {
 	g.POST("/:id/test", a.test)
 }
 
-
 // flowsFail answers an error: a *flows.ValidationError is the 422 body of CONTRACT.md, a
 // store failure a 500 whose cause is only logged.
 func (a *flowsAdmin) flowsFail(c *gin.Context, status int, err error) {
