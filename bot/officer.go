@@ -2,6 +2,7 @@ package bot
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -31,11 +32,23 @@ func status(tx *store.Tx, province string, now time.Time) (monthStatus, error) {
 		return st, err
 	}
 	first, next := monthOf(now)
-	err = tx.Reports(func(r club.Report) bool {
+	// A meeting of this month is reported on or after its date (the flow refuses future
+	// dates), so only reports confirmed since the month began are read, not years of them;
+	// a day's margin covers a clock set back.
+	start, _ := time.ParseInLocation("2006-01-02", first, now.Location())
+	err = tx.ReportsRawSince(start.AddDate(0, 0, -1), func(raw []byte) error {
+		var r struct {
+			ClubCode    string `json:"club"`
+			Province    string `json:"province"`
+			MeetingDate string `json:"meeting_date"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("decode report: %w", err)
+		}
 		if (province == "" || r.Province == province) && r.MeetingDate >= first && r.MeetingDate < next {
 			st.Reported[r.ClubCode] = true
 		}
-		return true
+		return nil
 	})
 	return st, err
 }

@@ -40,7 +40,7 @@ func TestRemindersOncePerMonthInsideWindow(t *testing.T) {
 		tx.PutUser(club.User{ID: "ub", Role: club.RoleChair, ClubCode: "B", Active: true, LastInbound: at.Add(-8 * 24 * time.Hour)}) // window closed
 		tx.PutUser(club.User{ID: "uc", Role: club.RoleChair, ClubCode: "C", Active: true, LastInbound: at.Add(-time.Hour)})          // reported
 		tx.PutUser(club.User{ID: "ud", Role: club.RoleChair, ClubCode: "D", Active: false, LastInbound: at.Add(-time.Hour)})         // unfollowed
-		_, err := tx.AddReport(club.Report{ClubCode: "C", Province: "hue", MeetingDate: "2026-11-10", Held: true})
+		_, err := tx.AddReport(club.Report{ClubCode: "C", Province: "hue", MeetingDate: "2026-11-10", Held: true, CreatedAt: at.AddDate(0, 0, -14)})
 		return err
 	})
 	r := &Reminders{DB: db, Messages: msgs, Loc: loc, Day: 25, At: 9 * time.Hour, Log: zerolog.Nop(), Metrics: NewMetrics()}
