@@ -76,6 +76,13 @@ type SubmitInfo struct {
 type flexString string
 
 func (f *flexString) UnmarshalJSON(b []byte) error {
+	// b is one JSON value the decoder has already validated. A plain ASCII string with no
+	// escapes, or a number, is its own text: taken as is, without a nested json.Unmarshal
+	// (which would scan and decode it again). Anything else takes the general path.
+	if s, ok := plainJSONText(b); ok {
+		*f = flexString(s)
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -93,6 +100,27 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	}
 	*f = flexString(n.String())
 	return nil
+}
+
+// plainJSONText returns the text of an already validated JSON value when no decoding is
+// needed: a string of printable ASCII without escapes (its content between the quotes), or
+// a number (its literal, as json.Number keeps it).
+func plainJSONText(b []byte) (string, bool) {
+	if len(b) == 0 {
+		return "", false
+	}
+	if c := b[0]; c == '-' || ('0' <= c && c <= '9') {
+		return string(b), true
+	}
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c >= 0x80 || c == '\\' || c == '"' {
+			return "", false
+		}
+	}
+	return string(b[1 : len(b)-1]), true
 }
 
 // ParseEvent decodes a raw webhook body. A body that is not a JSON object, or has no

@@ -66,11 +66,15 @@ const maxLinger = 2 * time.Millisecond
 // Group commit with a short linger: each commit takes every request queued, and when the
 // last round suggests that more senders are about to come (the requests just answered
 // come back with their next event one round trip later), it waits for them a little,
-// at most half the last commit's duration and maxLinger. Without it, under load the
+// at most twice the last commit's duration and maxLinger. Without it, under load the
 // requests split into two cohorts that alternate, each commit holding half of them and
 // each request waiting for almost two commits; with it, one commit holds them all and each
 // request waits for about one. It matters when an fsync is slow compared with a round
-// trip, and costs nothing at low load (a lone request is committed at once).
+// trip, and costs nothing at low load (a lone request is committed at once). Twice rather
+// than half: when the process is CPU-bound (HTTP on both sides of a loopback benchmark),
+// half a commit's time let groups settle at ~11 events and each commit's fixed cost (page
+// writes, two fdatasyncs, wake-ups; ~0.2 ms of CPU) was paid 3× as often as with groups
+// of ~35, about 15% more CPU a request (BENCHMARKS.md, "Webhook ingest").
 func (in *Ingest) Run(ctx context.Context) {
 	defer close(in.stopped)
 	batch := make([]commitReq, 0, maxCommitGroup)
@@ -83,7 +87,7 @@ func (in *Ingest) Run(ctx context.Context) {
 		case r := <-in.reqs:
 			batch = append(batch[:0], r)
 			batch = in.drain(batch)
-			if linger := min(last/2, maxLinger); len(batch) < expect && linger > 0 {
+			if linger := min(2*last, maxLinger); len(batch) < expect && linger > 0 {
 				timer.Reset(linger)
 			wait:
 				for len(batch) < expect && len(batch) < maxCommitGroup {
@@ -212,8 +216,7 @@ func (in *Ingest) Handle(c *gin.Context) {
 	// still computed over the raw bytes (API.md §3).
 	var ev Event
 	if err := json.Unmarshal(body, &ev); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) || errors.Is(err, io.ErrUnexpectedEOF) || !json.Valid(body) {
+		if !json.Valid(body) {
 			in.m.Rejected.WithLabelValues("not_json").Inc()
 			c.JSON(http.StatusBadRequest, gin.H{"error": "body is not JSON"})
 			return
@@ -240,7 +243,7 @@ func (in *Ingest) Handle(c *gin.Context) {
 			log.Warn().Str(ctxReqID, reqID).Str("event", ev.EventName).Msg("event for another OA id")
 		}
 	}
-	in.m.Received.WithLabelValues(metricEventName(ev.EventName)).Inc()
+	in.m.received(ev.EventName).Inc()
 	rec := store.InboxEvent{Key: ev.DedupKey(), EventName: ev.EventName, UserID: ev.User(), Raw: body,
 		ReceivedAt: in.now(), ReqID: reqID, Parsed: &ev}
 	app, err := in.record(c.Request.Context(), rec)

@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -25,6 +27,22 @@ type Metrics struct {
 	OutResent   prometheus.Counter
 	OutFallback *prometheus.CounterVec
 	Media       *prometheus.CounterVec
+
+	// receivedBy caches Received's counter per event-name label (label → prometheus.Counter),
+	// filled on first use so /metrics shows the same series as before: WithLabelValues
+	// hashes and looks up the label on every call, on the webhook's hot path.
+	receivedBy sync.Map
+}
+
+// received returns the Received counter of an event name (unknown names count as "other").
+func (m *Metrics) received(eventName string) prometheus.Counter {
+	label := metricEventName(eventName)
+	if c, ok := m.receivedBy.Load(label); ok {
+		return c.(prometheus.Counter)
+	}
+	c := m.Received.WithLabelValues(label)
+	m.receivedBy.Store(label, c)
+	return c
 }
 
 // NewMetrics registers clubbot's series (and the Go runtime's) in a new registry.

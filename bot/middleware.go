@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"runtime/debug"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -13,17 +15,36 @@ import (
 
 const ctxReqID = "req_id"
 
+// reqIDPrefix makes request ids unique across processes (restarts, replicas): 6 random
+// bytes drawn once; reqIDSeq numbers the requests of this process.
+var (
+	reqIDPrefix = func() string {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		return hex.EncodeToString(b[:]) + "-"
+	}()
+	reqIDSeq atomic.Uint64
+)
+
+// newRequestID returns the process prefix and the next sequence number in hex: unique
+// and cheap (one allocation, no crypto/rand call a request).
+func newRequestID() string {
+	var b [32]byte
+	buf := append(b[:0], reqIDPrefix...)
+	return string(strconv.AppendUint(buf, reqIDSeq.Add(1), 16))
+}
+
 // requestID takes X-Request-ID from a trusted caller or makes one, and echoes it back.
 func requestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-ID")
 		if id == "" || len(id) > 64 {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
+			id = newRequestID()
 		}
 		c.Set(ctxReqID, id)
-		c.Header("X-Request-ID", id)
+		// The canonical form of X-Request-ID, set directly: Header.Set would canonicalise
+		// the key (an allocation) on every request.
+		c.Writer.Header()["X-Request-Id"] = []string{id}
 		c.Next()
 	}
 }

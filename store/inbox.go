@@ -34,11 +34,17 @@ func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
 	out := make([]Appended, len(evs))
 	err := db.Update(func(tx *Tx) error {
 		ev, pend, dd := tx.tx.Bucket(bEvents), tx.tx.Bucket(bPending), tx.tx.Bucket(bDedup)
-		inBatch := map[string]uint64{}
+		// Events and pending marks are keyed by increasing sequence numbers: appended, so
+		// full pages (bbolt splits at half by default, for random inserts) halve the pages
+		// each commit writes and the file's growth. The dedup keys keep the default.
+		ev.FillPercent, pend.FillPercent = 1, 1
+		inBatch := make(map[string]uint64, len(evs))
 		for i := range evs {
 			e := evs[i]
+			var key []byte
 			if e.Key != "" {
-				if v := dd.Get([]byte(e.Key)); v != nil {
+				key = []byte(e.Key)
+				if v := dd.Get(key); v != nil {
 					out[i] = Appended{Seq: binary.BigEndian.Uint64(v), Duplicate: true}
 					continue
 				}
@@ -59,8 +65,8 @@ func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
 			if err := pend.Put(k, nil); err != nil {
 				return err
 			}
-			if e.Key != "" {
-				if err := dd.Put([]byte(e.Key), k); err != nil {
+			if key != nil {
+				if err := dd.Put(key, k); err != nil {
 					return err
 				}
 				inBatch[e.Key] = seq
@@ -127,7 +133,7 @@ func encodeInbox(e InboxEvent) []byte {
 	b := make([]byte, 0, 1+8+4*binary.MaxVarintLen16+len(e.Key)+len(e.EventName)+len(e.UserID)+len(e.ReqID)+len(e.Raw))
 	b = append(b, inboxFormat)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.ReceivedAt.UnixNano()))
-	for _, f := range []string{e.Key, e.EventName, e.UserID, e.ReqID} {
+	for _, f := range [...]string{e.Key, e.EventName, e.UserID, e.ReqID} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}

@@ -108,3 +108,20 @@ func TestBodyTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyTimestampPaths: the stack and the streaming hash paths agree with Sign, and
+// the hex mac is compared case-insensitively.
+func TestVerifyTimestampPaths(t *testing.T) {
+	for _, n := range []int{0, 300, 2048, 5000} {
+		body := []byte(`{"timestamp":"1","pad":"` + strings.Repeat("x", n) + `"}`)
+		mac := Sign("app", "secret", body, "1")
+		if !VerifyTimestamp("app", "secret", body, "1", "mac="+mac) || !VerifyTimestamp("app", "secret", body, "1", " mac="+strings.ToUpper(mac)+" ") {
+			t.Errorf("body of %d bytes: valid mac rejected", len(body))
+		}
+		bad := []byte(mac)
+		bad[10] ^= 1
+		if VerifyTimestamp("app", "secret", body, "1", "mac="+string(bad)) || VerifyTimestamp("app", "secret", body, "2", "mac="+mac) {
+			t.Errorf("body of %d bytes: bad mac accepted", len(body))
+		}
+	}
+}
