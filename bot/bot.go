@@ -119,7 +119,11 @@ func New(o Options) (*Bot, error) {
 	b.media = NewMediaFetcher(o.DB, o.Log, b.m, o.Now, o.Media)
 	b.registerOutboxGauges()
 	b.worker = NewWorker(o.DB, b.conv.Handle, o.Log, b.m, o.Now, func() { b.sender.Wake(); b.media.Wake() })
-	b.ingest = NewIngest(o.AppID, o.OASecret, o.OAID, o.DB, o.Log, b.m, o.Now, b.worker.Enqueue)
+	notify := b.worker.Enqueue
+	if o.IngestOnly {
+		notify = nil // no worker runs: handing it events would only grow its queue
+	}
+	b.ingest = NewIngest(o.AppID, o.OASecret, o.OAID, o.DB, o.Log, b.m, o.Now, notify)
 	rem := &Reminders{DB: o.DB, Messages: msgs, Loc: o.Loc, Day: o.ReminderDay, At: o.ReminderAt, Now: o.Now,
 		Log: o.Log, Metrics: b.m, Wake: b.sender.Wake}
 	b.jobs = append(b.jobs, rem.Run)
