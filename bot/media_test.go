@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"clubbot/internal/testkit"
 	"clubbot/store"
 )
 
@@ -109,7 +110,7 @@ func TestMediaFetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	clk := &clock{t: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC))
 	m := NewMetrics()
 	f := NewMediaFetcher(db, zerolog.Nop(), m, clk.Now, MediaConfig{Poll: 5 * time.Millisecond, HTTP: loopbackClient(),
 		BackoffBase: time.Second})

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"clubbot/bot/zalo"
 	"clubbot/club"
+	"clubbot/internal/testkit"
 	"clubbot/store"
 	"clubbot/zalosim"
 )
@@ -33,50 +32,6 @@ const (
 	obPhone   = "0912345678"
 	obGroup   = "a1b2c3d4e5f60718293a"
 )
-
-// clock is an injectable clock that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.t) {
-		c.t = t
-	}
-}
-
-func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
-
-// logBuffer collects the bot's log lines for failure messages.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.b.String()
-	if len(s) > 6000 {
-		s = "…" + s[len(s)-6000:]
-	}
-	return s
-}
 
 // loopbackClient refuses any host that is not loopback: no test can reach the real Zalo.
 func loopbackClient() *http.Client {
@@ -95,20 +50,20 @@ func (t loopbackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // obEnv is a running Bot and simulated Zalo.
 type obEnv struct {
 	t      *testing.T
-	clock  *clock
+	clock  *testkit.Clock
 	sim    *zalosim.Sim
 	simSrv *httptest.Server
 	db     *store.DB
 	bot    *Bot
 	base   string
-	logs   *logBuffer
+	logs   *testkit.Buffer
 	stop   func()
 }
 
 // startEnvT starts a bot; tweak may change its options (sender settings, buttons, ...).
 func startEnvT(t *testing.T, tweak func(*Options)) *obEnv {
 	t.Helper()
-	e := &obEnv{t: t, clock: &clock{t: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}, logs: &logBuffer{}}
+	e := &obEnv{t: t, clock: testkit.NewClock(time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)), logs: &testkit.Buffer{}}
 	e.sim = zalosim.New(zalosim.Config{AppID: testAppID, OAID: testOAID, OASecretKey: testSecret, AppSecret: obSecret,
 		AccessToken: obAccess, RefreshToken: obRefresh, Now: e.clock.Now})
 	e.simSrv = httptest.NewServer(e.sim.APIHandler())
@@ -219,7 +174,7 @@ func (e *obEnv) waitOut(id string, n int) []zalosim.Entry {
 	defer cancel()
 	got, err := e.sim.WaitOutbound(ctx, id, n)
 	if err != nil {
-		e.t.Fatalf("%v\nlogs:\n%s", err, e.logs)
+		e.t.Fatalf("%v\nlogs:\n%s", err, e.logs.Tail(6000))
 	}
 	return got
 }
@@ -230,7 +185,7 @@ func (e *obEnv) eventually(what string, cond func() bool) {
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for %s\nlogs:\n%s", what, e.logs)
+			e.t.Fatalf("timed out waiting for %s\nlogs:\n%s", what, e.logs.Tail(6000))
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

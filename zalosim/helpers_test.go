@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"clubbot/bot/zalo"
+	"clubbot/internal/testkit"
 )
 
 // The fake ids and keys of testdata/zalo/README.md.
@@ -26,24 +27,6 @@ const (
 	testRefresh   = "REFRESH-0"
 	testGroupID   = "f414c8f76fa586fbdfb4"
 )
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // received is one request the test webhook got.
 type received struct {
@@ -101,14 +84,14 @@ func (rc *receiver) count() int {
 // env is a sim with its API served under /zalo, a webhook receiver and a clock.
 type env struct {
 	sim *Sim
-	clk *clock
+	clk *testkit.Clock
 	rcv *receiver
 	api string // base URL of the fake API
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2025, 11, 21, 9, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2025, 11, 21, 9, 0, 0, 0, time.UTC))
 	rcv := newReceiver(t)
 	sim := New(Config{
 		AppID: testAppID, OAID: testOAID, OASecretKey: testOASecret, AppSecret: testAppSecret,

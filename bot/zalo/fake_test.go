@@ -1,7 +1,6 @@
 package zalo
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"clubbot/internal/testkit"
 )
 
 // Test fixtures: long enough that a masked token (first 4 characters) never reveals it.
@@ -211,50 +212,14 @@ func (s *testStore) setFailSave(v bool) {
 	s.mu.Unlock()
 }
 
-// clock is an injectable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is a fake Zalo with a TokenManager and a Client wired to it.
 type env struct {
 	fake   *fakeZalo
 	store  *testStore
-	clock  *clock
+	clock  *testkit.Clock
 	tokens *TokenManager
 	client *Client
-	logs   *syncBuffer
+	logs   *testkit.Buffer
 	events *eventLog
 }
 
@@ -264,8 +229,8 @@ type envOpt func(*TokenManagerConfig)
 // that pair, valid for 25h.
 func newEnv(t *testing.T, opts ...envOpt) *env {
 	t.Helper()
-	e := &env{fake: newFake(t), logs: &syncBuffer{}, events: &eventLog{},
-		clock: &clock{now: time.Date(2025, 11, 21, 8, 0, 0, 0, time.UTC)}}
+	e := &env{fake: newFake(t), logs: &testkit.Buffer{}, events: &eventLog{},
+		clock: testkit.NewClock(time.Date(2025, 11, 21, 8, 0, 0, 0, time.UTC))}
 	e.fake.events = e.events
 	e.store = &testStore{events: e.events}
 	log := zerolog.New(e.logs).Level(zerolog.DebugLevel)

@@ -165,7 +165,7 @@ func TestAccessProactiveRefresh(t *testing.T) {
 	if n, _ := e.fake.stats(); n != 0 {
 		t.Fatalf("refresh calls = %d, want 0 with 3h left", n)
 	}
-	e.clock.advance(61 * time.Minute) // 1h59m left: under RefreshBefore (2h)
+	e.clock.Add(61 * time.Minute) // 1h59m left: under RefreshBefore (2h)
 	if got, err := e.tokens.Access(ctx); err != nil || got != accessToken(1) {
 		t.Fatalf("Access 1h59m before expiry = %q, %v; want the refreshed token", got, err)
 	}
@@ -195,7 +195,7 @@ func TestAccessProactiveRefreshFailureKeepsValidToken(t *testing.T) {
 		t.Errorf("a second refresh was attempted within the backoff")
 	}
 	// Once expired, the error surfaces.
-	e.clock.advance(2 * time.Hour)
+	e.clock.Add(2 * time.Hour)
 	if _, err := e.tokens.Access(ctx); err == nil {
 		t.Error("Access with an expired token and a failing refresh succeeded")
 	} else if ClassOf(err) != Retry {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"clubbot/internal/testkit"
 )
 
 func chromiumPath() string {
@@ -27,7 +29,7 @@ func chromiumPath() string {
 func TestDemoInBrowser(t *testing.T) {
 	chrome := needChromium(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	done := make(chan error, 1)
 	// Port 0: the demo prints the address it got, as it does for a person.
 	go func() { done <- demo(ctx, []string{"--addr", "127.0.0.1:0"}, nil, logs) }()

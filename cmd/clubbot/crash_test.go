@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"clubbot/internal/testkit"
 	"clubbot/store"
 	"clubbot/zalosim"
 )
@@ -76,12 +77,12 @@ func procSetup(t *testing.T) (sim *zalosim.Sim, env []string, base, dbPath strin
 // proc is the server running as a separate process, so a test can SIGKILL it.
 type proc struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *testkit.Buffer
 }
 
 func startProc(t *testing.T, bin string, env []string) *proc {
 	t.Helper()
-	p := &proc{logs: &syncBuffer{}}
+	p := &proc{logs: &testkit.Buffer{}}
 	p.cmd = exec.Command(bin, "serve")
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"clubbot/bot"
 	"clubbot/bot/zalo"
 	"clubbot/club"
+	"clubbot/internal/testkit"
 	"clubbot/store"
 	"clubbot/zalosim"
 )
@@ -31,36 +31,18 @@ import (
 
 const digestToken = "digest-admin-token-e2e"
 
-// e2eClock is a clock the test moves by hand, shared by the bot and the sim.
-type e2eClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *e2eClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *e2eClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // digestEnv is a clubbot server (bot.New + Serve on a real bbolt file) and a simulated
 // Zalo, with the clock in the test's hands.
 type digestEnv struct {
 	t      *testing.T
-	clock  *e2eClock
+	clock  *testkit.Clock
 	sim    *zalosim.Sim
 	db     *store.DB
 	loc    *time.Location
 	simURL string
 	base   string
 	stop   func()
-	logs   *syncBuffer
+	logs   *testkit.Buffer
 }
 
 var digestClubsCSV = `code,name,province,commune,village,chair_name,chair_phone,members,founded_on
@@ -81,7 +63,7 @@ func startDigestEnv(t *testing.T, start time.Time) *digestEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &digestEnv{t: t, clock: &e2eClock{t: start}, loc: loc, logs: &syncBuffer{}}
+	e := &digestEnv{t: t, clock: testkit.NewClock(start), loc: loc, logs: &testkit.Buffer{}}
 	e.sim = zalosim.New(zalosim.Config{AppID: "1027192766115822600", OAID: "2910835123456789012",
 		OASecretKey: "FAKE_OA_SECRET_KEY_123", AppSecret: "app-secret-test",
 		AccessToken: "access-token-0", RefreshToken: "refresh-token-0", Now: e.clock.Now})

@@ -8,10 +8,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"clubbot/internal/testkit"
 	"clubbot/store"
 	"clubbot/zalosim"
 )
@@ -26,24 +26,7 @@ type testEnv struct {
 	base   string
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testkit.Buffer
 }
 
 func testConfig(t *testing.T, dir, simURL string) Config {
@@ -102,7 +85,7 @@ func (e *testEnv) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	e.done = make(chan error, 1)
-	e.logs = &syncBuffer{}
+	e.logs = &testkit.Buffer{}
 	started := make(chan struct{})
 	go func() {
 		e.done <- serveConfig(ctx, e.cfg, e.logs, &serveHooks{listener: ln, onStarted: func(string) { close(started) }})
