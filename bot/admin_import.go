@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -23,10 +22,6 @@ import (
 // far more than the 20,000 clubs planned by 2035; the body is read whole because every row
 // is checked before anything is written.
 const MaxImportBody = 20 << 20
-
-// clubCodeRE is what a club code may look like: codes are keys in the store (joined to a
-// report id with a 0 byte) and appear in commands typed by officers (`clb <mã>`).
-var clubCodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
 
 // importReadTimeout replaces the server's 15 s read timeout for an import body: 20 MB over
 // a provincial office's connection can take a minute or two.
@@ -168,33 +163,10 @@ func (b *Bot) importClubs(c *gin.Context) {
 	for i, r := range rows {
 		keys[i].Code = r.vals[0]
 		keys[i].ChairPhone, _ = club.NormalizePhone(r.vals[1])
-		if r.vals[0] != "" && !clubCodeRE.MatchString(r.vals[0]) {
-			fileErrs = append(fileErrs, club.RowError{Line: r.line, Field: "code",
-				Message: fmt.Sprintf("mã CLB %q không hợp lệ: chỉ chữ không dấu, số, dấu - _ . (tối đa 32 ký tự), ví dụ HN-001", r.vals[0])})
-		}
 	}
-	if len(fileErrs) > 0 {
-		// List the clashes with the store too, so one round lists every bad line.
-		conflicts, err := b.o.DB.CheckClubs(keys)
-		if err != nil {
-			b.abortError(c, err)
-			return
-		}
-		b.abortError(c, importErrors(rows, fileErrs, conflicts))
-		return
-	}
-	created, updated, conflicts, err := b.o.DB.ImportClubs(clubs, b.o.Now())
-	if err != nil {
-		b.abortError(c, err)
-		return
-	}
-	if len(conflicts) > 0 {
-		b.abortError(c, importErrors(rows, nil, conflicts))
-		return
-	}
-	log := reqLogger(c, b.o.Log)
-	log.Info().Int("rows", len(clubs)).Int("created", created).Int("updated", updated).Msg("clubs imported")
-	c.JSON(http.StatusOK, gin.H{"created": created, "updated": updated})
+	b.finishImport(c, "clubs", len(clubs), rows, fileErrs,
+		func() ([]store.Conflict, error) { return b.o.DB.CheckClubs(keys) },
+		func() (int, int, []store.Conflict, error) { return b.o.DB.ImportClubs(clubs, b.o.Now()) })
 }
 
 // importOfficers answers POST /api/v1/officers/import, with the same rules as clubs.
@@ -211,12 +183,23 @@ func (b *Bot) importOfficers(c *gin.Context) {
 		b.abortError(c, err)
 		return
 	}
+	phones := make([]string, len(rows))
+	for i, r := range rows {
+		phones[i], _ = club.NormalizePhone(r.vals[0])
+	}
+	b.finishImport(c, "officers", len(officers), rows, fileErrs,
+		func() ([]store.Conflict, error) { return b.o.DB.CheckOfficers(phones) },
+		func() (int, int, []store.Conflict, error) { return b.o.DB.ImportOfficers(officers) })
+}
+
+// finishImport is the common end of an import: with errors in the file, answer 422 with
+// them and with the clashes against the store (check), so one round lists every bad line;
+// otherwise write (which checks the clashes again inside its transaction and writes
+// nothing if there are any).
+func (b *Bot) finishImport(c *gin.Context, what string, n int, rows []csvRow, fileErrs []club.RowError,
+	check func() ([]store.Conflict, error), write func() (created, updated int, conflicts []store.Conflict, err error)) {
 	if len(fileErrs) > 0 {
-		phones := make([]string, len(rows))
-		for i, r := range rows {
-			phones[i], _ = club.NormalizePhone(r.vals[0])
-		}
-		conflicts, err := b.o.DB.CheckOfficers(phones)
+		conflicts, err := check()
 		if err != nil {
 			b.abortError(c, err)
 			return
@@ -224,7 +207,7 @@ func (b *Bot) importOfficers(c *gin.Context) {
 		b.abortError(c, importErrors(rows, fileErrs, conflicts))
 		return
 	}
-	created, updated, conflicts, err := b.o.DB.ImportOfficers(officers)
+	created, updated, conflicts, err := write()
 	if err != nil {
 		b.abortError(c, err)
 		return
@@ -234,6 +217,6 @@ func (b *Bot) importOfficers(c *gin.Context) {
 		return
 	}
 	log := reqLogger(c, b.o.Log)
-	log.Info().Int("rows", len(officers)).Int("created", created).Int("updated", updated).Msg("officers imported")
+	log.Info().Int("rows", n).Int("created", created).Int("updated", updated).Msg(what + " imported")
 	c.JSON(http.StatusOK, gin.H{"created": created, "updated": updated})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -101,6 +102,10 @@ func csvRows(r io.Reader, cols []string, required []string) ([]map[string]string
 	return rows, lines, errs
 }
 
+// clubCodeRE is what a club code may look like: codes are keys in the store (joined to a
+// report id with a 0 byte) and appear in commands typed by officers (`clb <mã>`).
+var clubCodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
+
 // ParseClubs checks every row of a clubs CSV and returns the clubs, or an *ImportError listing
 // every bad row (line and field). province is a code or a current or pre-2025 name.
 func ParseClubs(r io.Reader, provinces *Provinces) ([]Club, error) {
@@ -167,6 +172,9 @@ func ParseClubs(r io.Reader, provinces *Provinces) ([]Club, error) {
 				bad("founded_on", fmt.Sprintf("ngày %q không hợp lệ (ví dụ 2024-03-15 hoặc 15/03/2024)", v))
 			}
 			c.FoundedOn = d
+		}
+		if c.Code != "" && !clubCodeRE.MatchString(c.Code) {
+			bad("code", fmt.Sprintf("mã CLB %q không hợp lệ: chỉ chữ không dấu, số, dấu - _ . (tối đa 32 ký tự), ví dụ HN-001", c.Code))
 		}
 		out = append(out, c)
 	}
