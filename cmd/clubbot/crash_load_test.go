@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -119,22 +118,10 @@ func TestCrashUnderLoad(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := p2.cmd.Wait(); err != nil {
-		t.Fatalf("graceful stop: %v\n%s", err, tail(p2.logs.String()))
-	}
+	p2.stop(t)
 
 	// The counts.
-	db, err := store.Open(dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Check(); err != nil {
-		t.Fatalf("bbolt check after SIGKILL: %v", err)
-	}
+	db := openChecked(t, dbPath)
 	total, pending, err := db.InboxStats()
 	if err != nil {
 		t.Fatal(err)

@@ -99,6 +99,31 @@ func startProc(t *testing.T, bin string, env []string) *proc {
 	return p
 }
 
+// stop ends the process gracefully (SIGTERM) and fails the test if it does not exit cleanly.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("graceful stop: %v\n%s", err, tail(p.logs.String()))
+	}
+}
+
+// openChecked opens the store a stopped server left and runs bbolt's consistency check.
+func openChecked(t *testing.T, path string) *store.DB {
+	t.Helper()
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Check(); err != nil {
+		t.Fatalf("bbolt check after SIGKILL: %v", err)
+	}
+	return db
+}
+
 func (p *proc) kill(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -155,20 +180,8 @@ func TestSIGKILLAfter200(t *testing.T) {
 			t.Fatalf("user %s: %v\nlogs:\n%s", id, err, tail(p2.logs.String()))
 		}
 	}
-	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := p2.cmd.Wait(); err != nil {
-		t.Fatalf("graceful stop: %v\n%s", err, tail(p2.logs.String()))
-	}
-	db, err := store.Open(dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Check(); err != nil {
-		t.Fatalf("bbolt check after SIGKILL: %v", err)
-	}
+	p2.stop(t)
+	db := openChecked(t, dbPath)
 	total, pending, _ := db.InboxStats()
 	if total != users || pending != 0 {
 		t.Errorf("inbox: %d recorded, %d pending; want %d, 0", total, pending, users)
