@@ -38,6 +38,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/rs/zerolog"
 
+	"clubbot/bench/benchkit"
 	"clubbot/bot"
 	"clubbot/bot/zalo"
 	"clubbot/store"
@@ -236,7 +237,7 @@ func startServer(dir, name string, ingestOnly bool) (*server, error) {
 	s.stop = stop
 	go func() { s.served <- b.Serve(ctx, ln) }()
 	s.url = "http://" + ln.Addr().String() + "/webhook/zalo"
-	return s, waitUp("http://" + ln.Addr().String() + "/healthz")
+	return s, benchkit.WaitUp("http://" + ln.Addr().String() + "/healthz")
 }
 
 // drain waits until the server's worker has processed every recorded event.
@@ -301,19 +302,6 @@ func listen(h http.Handler) (string, func(), error) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String() + "/webhook/zalo", func() { _ = srv.Close() }, nil
-}
-
-func waitUp(u string) error {
-	for range 500 {
-		if resp, err := http.Get(u); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("%s never answered", u)
 }
 
 // signedEvent is a request body with its signature header.

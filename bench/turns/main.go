@@ -42,6 +42,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"clubbot/bench/benchkit"
 	"clubbot/bot"
 	"clubbot/bot/zalo"
 	"clubbot/club"
@@ -138,7 +139,7 @@ func run(users, conc, rounds int, timeout time.Duration, cpuProfile string) erro
 	served := make(chan error, 1)
 	go func() { served <- b.Serve(srvCtx, ln) }()
 	addr := ln.Addr().String()
-	if err := waitUp("http://" + addr + "/healthz"); err != nil {
+	if err := benchkit.WaitUp("http://" + addr + "/healthz"); err != nil {
 		return err
 	}
 	m := b.Metrics()
@@ -411,17 +412,4 @@ func histogram(m *bot.Metrics, name string) (uint64, float64) {
 		}
 	}
 	return 0, 0
-}
-
-func waitUp(u string) error {
-	for range 500 {
-		if resp, err := http.Get(u); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("%s never answered", u)
 }
