@@ -87,7 +87,7 @@ func BenchmarkDigestFromStore(b *testing.B) {
 	p := club.MustLoadProvinces()
 	tmpl := digestTemplates()
 	pk := memprobe.Start()
-	cpu0 := cpuTime()
+	cpu0 := memprobe.CPUTime()
 	var read int
 	for b.Loop() {
 		var data digest.Data
@@ -106,7 +106,7 @@ func BenchmarkDigestFromStore(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "reports-stored")
 	b.ReportMetric(float64(read), "reports-read")
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(memprobe.CPUTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 	heap, anon := pk.End()
 	b.ReportMetric(heap, "peak-heap-MB")
 	b.ReportMetric(anon, "peak-anon-RSS-MB")

@@ -64,7 +64,7 @@ func BenchmarkBuild(b *testing.B) {
 	tm := MustParseTemplates(templates.Digest())
 	o := testOptions()
 	pk := memprobe.Start()
-	cpu0 := cpuTime()
+	cpu0 := memprobe.CPUTime()
 	for b.Loop() {
 		all := Build(d, w, end, nil, o)
 		for _, dg := range all {
@@ -82,7 +82,7 @@ func BenchmarkBuild(b *testing.B) {
 			}
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(memprobe.CPUTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 	heap, anon := pk.End()
 	b.ReportMetric(heap, "peak-heap-MB")
 	b.ReportMetric(anon, "peak-anon-RSS-MB")

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"text/template"
 	"time"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"clubbot/flows"
 )
 
 // MaxMessage is the longest text Zalo accepts in one message (API.md §4.2). Length counts
@@ -276,22 +277,7 @@ func splitLine(line string, max int) []string {
 }
 
 // Num writes an integer the Vietnamese way: 1.234.567.
-func Num(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte('.')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func Num(n int) string { return flows.FormatInt(int64(n)) }
 
 // sampleDigests are the digests a wording is tried on when it is loaded: one with every
 // optional part filled, one national, one of a unit without clubs.

@@ -399,13 +399,13 @@ func (t *turn) parse(st *Step, text string) (Answer, string) {
 			return a, problem
 		}
 		if st.Type == TypeMoney && !unit && n > 0 && n < 1000 {
-			return a, fmt.Sprintf("“%s” là %s nghìn hay %s triệu? Bác ghi rõ đơn vị.", clip(text), formatInt(n), formatInt(n))
+			return a, fmt.Sprintf("“%s” là %s nghìn hay %s triệu? Bác ghi rõ đơn vị.", clip(text), FormatInt(n), FormatInt(n))
 		}
 		if st.Min != nil && n < *st.Min {
-			return a, fmt.Sprintf("Số %s nhỏ quá, %s.", formatInt(n), bounds(st))
+			return a, fmt.Sprintf("Số %s nhỏ quá, %s.", FormatInt(n), bounds(st))
 		}
 		if st.Max != nil && n > *st.Max {
-			return a, fmt.Sprintf("Số %s lớn quá, %s.", formatInt(n), bounds(st))
+			return a, fmt.Sprintf("Số %s lớn quá, %s.", FormatInt(n), bounds(st))
 		}
 		a.Number = &n
 		a.Display = numberDisplay(st, n)
@@ -1083,19 +1083,19 @@ func numberDisplay(st *Step, n int64) string {
 		unit = "đồng"
 	}
 	if unit == "" {
-		return formatInt(n)
+		return FormatInt(n)
 	}
-	return formatInt(n) + " " + unit
+	return FormatInt(n) + " " + unit
 }
 
 func bounds(st *Step) string {
 	switch {
 	case st.Min != nil && st.Max != nil:
-		return fmt.Sprintf("Bác gõ số từ %s đến %s", formatInt(*st.Min), formatInt(*st.Max))
+		return fmt.Sprintf("Bác gõ số từ %s đến %s", FormatInt(*st.Min), FormatInt(*st.Max))
 	case st.Min != nil:
-		return fmt.Sprintf("Bác gõ số từ %s trở lên", formatInt(*st.Min))
+		return fmt.Sprintf("Bác gõ số từ %s trở lên", FormatInt(*st.Min))
 	case st.Max != nil:
-		return fmt.Sprintf("Bác gõ số không quá %s", formatInt(*st.Max))
+		return fmt.Sprintf("Bác gõ số không quá %s", FormatInt(*st.Max))
 	}
 	return ""
 }
@@ -1132,7 +1132,7 @@ func example(st *Step, now time.Time) string {
 		if st.Min != nil && n < *st.Min {
 			n = *st.Min
 		}
-		return formatInt(n)
+		return FormatInt(n)
 	case TypeMoney:
 		return "5 triệu"
 	case TypeDate:

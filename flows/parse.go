@@ -216,8 +216,9 @@ func literal(t string, money bool) (float64, bool, string) {
 	return 0, false, fmt.Sprintf("“%s” không phải số tròn. Bác gõ số nguyên.", clip(t))
 }
 
-// formatInt writes n with Vietnamese thousand separators: 5.000.000.
-func formatInt(n int64) string {
+// FormatInt writes n with Vietnamese thousand separators: 5.000.000 (digests and exports
+// write numbers the same way).
+func FormatInt(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")

@@ -1,15 +1,15 @@
 //go:build unix
 
-package digest
+package memprobe
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the CPU time (user and system) the process has used so far. Benchmarks report
+// CPUTime is the CPU time (user and system) the process has used so far. Benchmarks report
 // it per operation beside the wall time, which other work on a shared machine inflates.
-func cpuTime() time.Duration {
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
