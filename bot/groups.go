@@ -13,7 +13,6 @@ import (
 
 	"clubbot/bot/zalo"
 	"clubbot/club"
-	"clubbot/store"
 )
 
 // groupListTimeout bounds the Zalo call behind GET /api/v1/groups: paging through the
@@ -135,12 +134,4 @@ func hasGroup(gs []zalo.Group, id string) bool {
 		}
 	}
 	return false
-}
-
-// GroupMessage queues a text or image message to a Zalo group (GMF) inside tx. Groups
-// have no interaction window and never get buttons: any choices go as the numbered text
-// the message already carries (API.md §6.1).
-func GroupMessage(tx *store.Tx, groupID, kind string, m OutMessage, now time.Time, metrics *Metrics) ([]uint64, error) {
-	m.Buttons, m.QuoteMsgID = nil, ""
-	return EnqueueMessage(tx, store.OutboxItem{GroupID: groupID, Kind: kind, Priority: store.PriorityBulk, CreatedAt: now}, m, metrics)
 }

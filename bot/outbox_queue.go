@@ -34,6 +34,11 @@ const attachmentReuse = 6 * 24 * time.Hour
 // the transaction that decides to send (the worker's, a digest run's), so the message
 // exists exactly when the decision does; the sender is woken after the commit.
 func EnqueueMessage(tx *store.Tx, it store.OutboxItem, m OutMessage, metrics *Metrics) ([]uint64, error) {
+	if it.GroupID != "" {
+		// Groups never get buttons or quotes (API.md §6.1): any choices go as the numbered
+		// text the message already carries.
+		m.Buttons, m.QuoteMsgID = nil, ""
+	}
 	parts := []OutMessage{m}
 	if m.Text != "" && utf8.RuneCountInString(m.Text) > zalo.MaxTextRunes {
 		parts = nil

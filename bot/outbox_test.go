@@ -596,15 +596,16 @@ func TestOutboxReceipts(t *testing.T) {
 	})
 }
 
-// TestGroupMessageQueue: GroupMessage queues bulk, without buttons or quote.
+// TestGroupMessageQueue: a message to a group is queued bulk, without buttons or quote.
 func TestGroupMessageQueue(t *testing.T) {
 	e := startEnvT(t, nil)
 	e.stop()
 	var ids []uint64
 	e.db.Update(func(tx *store.Tx) error {
 		var err error
-		ids, err = GroupMessage(tx, obGroup, "digest", OutMessage{Message: zalo.Message{Text: "Chọn\n1. Có",
-			Buttons: []zalo.Button{{Title: "Có", Payload: "#y"}}, QuoteMsgID: "q"}}, e.clock.Now(), nil)
+		ids, err = EnqueueMessage(tx, store.OutboxItem{GroupID: obGroup, Kind: "digest", Priority: store.PriorityBulk,
+			CreatedAt: e.clock.Now()}, OutMessage{Message: zalo.Message{Text: "Chọn\n1. Có",
+			Buttons: []zalo.Button{{Title: "Có", Payload: "#y"}}, QuoteMsgID: "q"}}, nil)
 		return err
 	})
 	it := e.item(ids[0])

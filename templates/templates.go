@@ -7,7 +7,6 @@ import (
 	"embed"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 )
 
@@ -30,15 +29,6 @@ func Flows() map[string][]byte {
 	return out
 }
 
-// FlowIDs returns the ids of the default flows, sorted.
-func FlowIDs() []string {
-	var ids []string
-	for id := range Flows() {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
 
 // Messages returns the default message wording (YAML: key → text/template).
 func Messages() []byte {
