@@ -29,7 +29,6 @@ func Flows() map[string][]byte {
 	return out
 }
 
-
 // Messages returns the default message wording (YAML: key → text/template).
 func Messages() []byte {
 	b, _ := files.ReadFile("messages.yaml")
