@@ -27,7 +27,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -41,6 +40,8 @@ import (
 	"clubbot/bench/benchkit"
 	"clubbot/bot"
 	"clubbot/bot/zalo"
+	"clubbot/internal/memprobe"
+	"clubbot/internal/runtimetune"
 	"clubbot/store"
 	"clubbot/zalosim"
 )
@@ -52,22 +53,20 @@ const (
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(200) // as cmd/clubbot sets it for the server (the baseline gets it too)
-	}
-	if os.Getenv("GOGC") == "" {
-		// As cmd/clubbot sets it for the server. The bare handler runs in the same process
-		// with the same setting.
-		debug.SetGCPercent(200)
-	}
+	// As cmd/clubbot runs the server; the bare handler runs in the same process, with the
+	// same settings.
+	runtimetune.Apply()
 	n := flag.Int("n", 20000, "requests per target per round")
 	conc := flag.Int("c", 64, "concurrent connections")
-	rounds := flag.Int("rounds", 3, "rounds (each measures the bare handler, then the server)")
+	rounds := flag.Int("rounds", 3, "rounds (each measures the bare handler and the server, alternating)")
+	full := flag.Bool("full", true, "also measure the full server (worker and sender running)")
+	slice := flag.Int("slice", 5000, "requests to one target before switching to the other within a round")
 	users := flag.Int("users", 2000, "distinct Zalo users sending the events")
 	timeout := flag.Duration("timeout", 5*time.Minute, "bound on the whole run")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of each webhook-path round to this file, suffixed .1, .2, …")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of each webhook-path round to this file, suffixed .1, .2, … "+
+		"(and of the bare handler's rounds, suffixed .bare.1, …); a round then does not alternate")
 	flag.Parse()
-	if err := run(*n, *conc, *rounds, *users, *timeout, *cpuProfile); err != nil {
+	if err := run(*n, *slice, *conc, *rounds, *users, *full, *timeout, *cpuProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "ingest:", err)
 		os.Exit(1)
 	}
@@ -75,16 +74,41 @@ func main() {
 
 // result is one target's figures for one round.
 type result struct {
+	cpu      time.Duration // the process's CPU time during the round (both sides of loopback)
 	ok       int
 	failed   int
 	elapsed  time.Duration
+	lat      []time.Duration // of the requests answered 200
 	p50, p99 time.Duration
-	max      time.Duration
+}
+
+// add sums two parts of a round (see summarize).
+func (r result) add(o result) result {
+	return result{cpu: r.cpu + o.cpu, ok: r.ok + o.ok, failed: r.failed + o.failed, elapsed: r.elapsed + o.elapsed,
+		lat: append(r.lat, o.lat...)}
+}
+
+// summarize sets the latency percentiles.
+func (r *result) summarize() {
+	slices.Sort(r.lat)
+	if len(r.lat) > 0 {
+		r.p50 = r.lat[len(r.lat)/2]
+		r.p99 = r.lat[min(len(r.lat)-1, len(r.lat)*99/100)]
+	}
 }
 
 func (r result) rps() float64 { return float64(r.ok) / r.elapsed.Seconds() }
 
-func run(n, conc, rounds, users int, timeout time.Duration, cpuProfile string) error {
+// cpuPerReq is the process's CPU time per answered request, client side included: a figure
+// that other work on a shared machine moves much less than requests/s.
+func (r result) cpuPerReq() float64 {
+	return float64(r.cpu) / float64(time.Microsecond) / float64(max(r.ok, 1))
+}
+
+// busy is how many of the machine's cores the process kept busy during the round.
+func (r result) busy() float64 { return r.cpu.Seconds() / r.elapsed.Seconds() }
+
+func run(n, slice, conc, rounds, users int, full bool, timeout time.Duration, cpuProfile string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "clubbot-bench-ingest-")
@@ -130,59 +154,40 @@ func run(n, conc, rounds, users int, timeout time.Duration, cpuProfile string) e
 		n, conc, rounds, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadAvg())
 	// Warm-up: connections, page cache, the first bbolt pages.
 	warm := min(n, 2000)
-	for _, u := range []string{bareURL, ingestSrv.url, fullSrv.url} {
+	for _, u := range []string{bareURL, ingestSrv.url} {
 		if _, err := fire(ctx, client, u, events(&seq, warm, users), conc); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	var bares, ingests, fulls []result
-	for r := range rounds {
-		rb, err := fire(ctx, client, bareURL, events(&seq, n, users), conc)
-		if err != nil {
-			return err
+	// The webhook-path rounds come first, with the full server idle: once it has received
+	// events, its sender works through their replies at the OA's pace (40/s) for many
+	// minutes, a steady load of its own that would fall on every later round.
+	bares, ingests, err := pairRounds(ctx, client, &seq, bareURL, ingestSrv, n, slice, conc, rounds, users, cpuProfile)
+	if err != nil {
+		return err
+	}
+	var fullBares, fulls []result
+	if full {
+		if _, err := fire(ctx, client, fullSrv.url, events(&seq, warm, users), conc); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
 		}
-		var prof *os.File
-		if cpuProfile != "" {
-			if prof, err = os.Create(fmt.Sprintf("%s.%d", cpuProfile, r+1)); err != nil {
-				return err
-			}
-			_ = pprof.StartCPUProfile(prof)
-		}
-		ri, err := fire(ctx, client, ingestSrv.url, events(&seq, n, users), conc)
-		if prof != nil {
-			pprof.StopCPUProfile()
-			prof.Close()
-		}
-		if err != nil {
-			return err
-		}
-		rf, err := fire(ctx, client, fullSrv.url, events(&seq, n, users), conc)
-		if err != nil {
-			return err
-		}
-		// The full server's worker is still turning the round's events into replies: let it
-		// finish, so that it does not take CPU from the next round's measurements.
 		if err := fullSrv.drain(ctx); err != nil {
 			return err
 		}
-		ingestSrv.acked += ri.ok
-		fullSrv.acked += rf.ok
-		bares, ingests, fulls = append(bares, rb), append(ingests, ri), append(fulls, rf)
-		fmt.Printf("round %d: bare gin %6.0f req/s | clubbot webhook path %6.0f req/s, p50 %5.2f ms, p99 %6.2f ms, ratio %.2f"+
-			" | full server %6.0f req/s, p50 %5.2f ms, p99 %6.2f ms, ratio %.2f\n",
-			r+1, rb.rps(), ri.rps(), ms(ri.p50), ms(ri.p99), ri.rps()/rb.rps(), rf.rps(), ms(rf.p50), ms(rf.p99), rf.rps()/rb.rps())
-		if rb.failed+ri.failed+rf.failed > 0 {
-			return fmt.Errorf("round %d: requests not answered 200: %d bare, %d webhook path, %d full server",
-				r+1, rb.failed, ri.failed, rf.failed)
+		if fullBares, fulls, err = pairRounds(ctx, client, &seq, bareURL, fullSrv, n, slice, conc, rounds, users, ""); err != nil {
+			return err
 		}
 	}
-	mb, mi, mf := median(bares), median(ingests), median(fulls)
-	fmt.Printf("\nmedian round, %d connections:\n", conc)
-	fmt.Printf("  bare gin               %6.0f req/s\n", mb.rps())
-	fmt.Printf("  clubbot, webhook path  %6.0f req/s, ratio %.3f (target ≥ 0.40): %s; p50 %.2f ms, p99 %.2f ms (target < 20 ms): %s\n",
-		mi.rps(), mi.rps()/mb.rps(), verdict(mi.rps()/mb.rps() >= 0.40), ms(mi.p50), ms(mi.p99), verdict(mi.p99 < 20*time.Millisecond))
-	fmt.Printf("  clubbot, full server   %6.0f req/s, ratio %.3f; p50 %.2f ms, p99 %.2f ms (worker turning every event into replies meanwhile)\n",
-		mf.rps(), mf.rps()/mb.rps(), ms(mf.p50), ms(mf.p99))
+	fmt.Printf("\nmedian of the rounds, %d connections (ratio: of the same round's bare handler):\n", conc)
+	mi := median(ingests, bares)
+	fmt.Printf("  clubbot, webhook path  %6.0f req/s, ratio %.3f (target ≥ 0.40): %s; p50 %.2f ms, p99 %.2f ms (target < 20 ms): %s; CPU %.0f µs a request (bare %.0f µs)\n",
+		mi.s.rps(), mi.ratio, verdict(mi.ratio >= 0.40), ms(mi.s.p50), ms(mi.s.p99), verdict(mi.s.p99 < 20*time.Millisecond),
+		mi.s.cpuPerReq(), mi.b.cpuPerReq())
+	if full {
+		mf := median(fulls, fullBares)
+		fmt.Printf("  clubbot, full server   %6.0f req/s, ratio %.3f; p50 %.2f ms, p99 %.2f ms; CPU %.0f µs a request (worker turning every event into replies meanwhile)\n",
+			mf.s.rps(), mf.ratio, ms(mf.s.p50), ms(mf.s.p99), mf.s.cpuPerReq())
+	}
 
 	// Every 200 durably committed: stop the servers and count their inboxes.
 	for _, s := range []*server{ingestSrv, fullSrv} {
@@ -190,9 +195,13 @@ func run(n, conc, rounds, users int, timeout time.Duration, cpuProfile string) e
 		if err != nil {
 			return err
 		}
+		w := warm
+		if s == fullSrv && !full {
+			w = 0
+		}
 		fmt.Printf("inbox of the %s server after stop: %d events recorded = %d acknowledged in the rounds + %d warm-up (%d not yet processed): %s\n",
-			s.name, total, s.acked, warm, pending, verdict(total == s.acked+warm))
-		if total != s.acked+warm {
+			s.name, total, s.acked, w, pending, verdict(total == s.acked+w))
+		if total != s.acked+w {
 			return errors.New("an inbox does not hold every acknowledged event")
 		}
 	}
@@ -201,13 +210,15 @@ func run(n, conc, rounds, users int, timeout time.Duration, cpuProfile string) e
 
 // server is one clubbot server of the benchmark.
 type server struct {
-	name   string
-	url    string
-	db     *store.DB
-	sim    *httptest.Server
-	stop   context.CancelFunc
-	served chan error
-	acked  int
+	name       string
+	label      string // in the round lines
+	ingestOnly bool
+	url        string
+	db         *store.DB
+	sim        *httptest.Server
+	stop       context.CancelFunc
+	served     chan error
+	acked      int
 }
 
 // startServer runs a real server, as `clubbot serve` wires it, on its own bbolt file and
@@ -216,7 +227,11 @@ type server struct {
 func startServer(dir, name string, ingestOnly bool) (*server, error) {
 	sim := zalosim.New(zalosim.Config{AppID: appID, OAID: oaID, OASecretKey: oaSecret, AppSecret: "app-secret",
 		AccessToken: "access-token-bench", RefreshToken: "refresh-token-bench"})
-	s := &server{name: name, sim: httptest.NewServer(sim.APIHandler()), served: make(chan error, 1)}
+	label := "full server"
+	if ingestOnly {
+		label = "webhook path"
+	}
+	s := &server{name: name, label: label, ingestOnly: ingestOnly, sim: httptest.NewServer(sim.APIHandler()), served: make(chan error, 1)}
 	db, err := store.Open(filepath.Join(dir, name, "clubbot.db"))
 	if err != nil {
 		return nil, err
@@ -240,8 +255,12 @@ func startServer(dir, name string, ingestOnly bool) (*server, error) {
 	return s, benchkit.WaitUp("http://" + ln.Addr().String() + "/healthz")
 }
 
-// drain waits until the server's worker has processed every recorded event.
+// drain waits until the server's worker has processed every recorded event (the webhook
+// path's events stay pending: it has no worker).
 func (s *server) drain(ctx context.Context) error {
+	if s.ingestOnly {
+		return nil
+	}
 	for {
 		n, err := s.db.InboxPending()
 		if err != nil || n == 0 {
@@ -286,11 +305,86 @@ func verdict(ok bool) string {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// median returns the round with the median requests/s.
-func median(rs []result) result {
-	s := slices.Clone(rs)
-	sort.Slice(s, func(i, j int) bool { return s[i].rps() < s[j].rps() })
-	return s[len(s)/2]
+// pair is one round's server figures beside the bare handler's, measured just before.
+type pair struct {
+	b, s  result
+	ratio float64
+}
+
+// median returns the round with the median ratio.
+func median(servers, bares []result) pair {
+	ps := make([]pair, len(servers))
+	for i := range servers {
+		ps[i] = pair{b: bares[i], s: servers[i], ratio: servers[i].rps() / bares[i].rps()}
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].ratio < ps[j].ratio })
+	return ps[len(ps)/2]
+}
+
+// pairRounds runs the rounds against one server: each fires n new events at the bare
+// handler, then n at the server, and prints both. After each round it waits for the
+// server's worker to finish the round's events (the full server), so that the worker does not
+// take CPU from the next round's measurements.
+func pairRounds(ctx context.Context, client *http.Client, seq *atomic.Int64, bareURL string, srv *server,
+	n, slice, conc, rounds, users int, cpuProfile string) (bares, servers []result, err error) {
+	if cpuProfile != "" {
+		slice = n // one profile of each target a round
+	}
+	for r := range rounds {
+		// The round alternates between the targets every slice requests, so that both see
+		// the same moments of a shared machine (whose speed moves within seconds).
+		var rb, rs result
+		for k := 0; k < n; k += slice {
+			m := min(slice, n-k)
+			var b, s result
+			err := profiled(cpuProfile, fmt.Sprintf("bare.%d", r+1), func() (err error) {
+				b, err = fire(ctx, client, bareURL, events(seq, m, users), conc)
+				return err
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			evs := events(seq, m, users)
+			err = profiled(cpuProfile, fmt.Sprint(r+1), func() (err error) {
+				s, err = fire(ctx, client, srv.url, evs, conc)
+				return err
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			rb, rs = rb.add(b), rs.add(s)
+		}
+		rb.summarize()
+		rs.summarize()
+		if err := srv.drain(ctx); err != nil {
+			return nil, nil, err
+		}
+		srv.acked += rs.ok
+		bares, servers = append(bares, rb), append(servers, rs)
+		fmt.Printf("%-12s round %d: bare gin %6.0f req/s, CPU %3.0f µs a request (%.2f cores) | clubbot %6.0f req/s, p50 %5.2f ms, p99 %6.2f ms, CPU %3.0f µs a request (%.2f cores) | ratio %.3f\n",
+			srv.label, r+1, rb.rps(), rb.cpuPerReq(), rb.busy(), rs.rps(), ms(rs.p50), ms(rs.p99), rs.cpuPerReq(), rs.busy(), rs.rps()/rb.rps())
+		if rb.failed+rs.failed > 0 {
+			return nil, nil, fmt.Errorf("%s round %d: requests not answered 200: %d bare, %d server", srv.label, r+1, rb.failed, rs.failed)
+		}
+	}
+	return bares, servers, nil
+}
+
+// profiled runs f, with a CPU profile written to path.suffix if path is set.
+func profiled(path, suffix string, f func() error) error {
+	if path == "" {
+		return f()
+	}
+	prof, err := os.Create(path + "." + suffix)
+	if err != nil {
+		return err
+	}
+	defer prof.Close()
+	if err := pprof.StartCPUProfile(prof); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 // listen serves h on a loopback port.
@@ -333,7 +427,7 @@ func fire(ctx context.Context, client *http.Client, u string, bodies []signedEve
 	var wg sync.WaitGroup
 	var firstErr error
 	var errOnce sync.Once
-	start := time.Now()
+	start, cpu0 := time.Now(), memprobe.CPUTime()
 	for range conc {
 		wg.Add(1)
 		go func() {
@@ -360,27 +454,21 @@ func fire(ctx context.Context, client *http.Client, u string, bodies []signedEve
 		}()
 	}
 	wg.Wait()
-	r := result{elapsed: time.Since(start)}
+	r := result{elapsed: time.Since(start), cpu: memprobe.CPUTime() - cpu0}
 	if ctx.Err() != nil {
 		return r, fmt.Errorf("run timed out: %w", ctx.Err())
 	}
 	if firstErr != nil {
 		return r, firstErr
 	}
-	var okLat []time.Duration
 	for i, ok := range okFlags {
 		if ok {
 			r.ok++
-			okLat = append(okLat, lat[i])
+			r.lat = append(r.lat, lat[i])
 		} else {
 			r.failed++
 		}
 	}
-	slices.Sort(okLat)
-	if len(okLat) > 0 {
-		r.p50 = okLat[len(okLat)/2]
-		r.p99 = okLat[min(len(okLat)-1, len(okLat)*99/100)]
-		r.max = okLat[len(okLat)-1]
-	}
+	r.summarize()
 	return r, nil
 }

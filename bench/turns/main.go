@@ -30,7 +30,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
 	"slices"
@@ -46,6 +45,7 @@ import (
 	"clubbot/bot"
 	"clubbot/bot/zalo"
 	"clubbot/club"
+	"clubbot/internal/runtimetune"
 	"clubbot/store"
 	"clubbot/zalosim"
 )
@@ -65,9 +65,7 @@ var script = []string{
 }
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(200) // as cmd/clubbot sets it for the server
-	}
+	runtimetune.Apply() // as cmd/clubbot runs the server
 	users := flag.Int("users", 2000, "simulated chairpersons, each with a club")
 	conc := flag.Int("c", 64, "concurrent connections (each drives users/c chairpersons)")
 	rounds := flag.Int("rounds", 3, "rounds: every user sends the whole script once per round")

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +24,7 @@ import (
 
 	"clubbot/bot"
 	"clubbot/bot/zalo"
+	"clubbot/internal/runtimetune"
 	"clubbot/store"
 )
 
@@ -32,12 +32,7 @@ import (
 var version = "dev"
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		// The live heap is small (tens of MB) and most of a conversation turn's garbage is
-		// short-lived JSON: collecting at 200% instead of 100% halves the GC's CPU for a
-		// few more MB of heap under load (BENCHMARKS.md, "Conversation turns").
-		debug.SetGCPercent(200)
-	}
+	runtimetune.Apply()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr); err != nil {
