@@ -128,6 +128,7 @@ func New(o Options) (*Bot, error) {
 		Log: o.Log, Metrics: b.m, Wake: b.sender.Wake}
 	b.jobs = append(b.jobs, rem.Run)
 	b.jobs = append(b.jobs, b.newTimers().Run) // conversation nudges and expiry (timers.go)
+	b.jobs = append(b.jobs, b.ingest.ArchiveKeys)
 	if b.digest, err = newDigester(b); err != nil {
 		return nil, err
 	}

@@ -124,6 +124,37 @@ func (in *Ingest) Run(ctx context.Context) {
 	}
 }
 
+// archiveEvery is how often ArchiveKeys moves older dedup keys out of memory.
+const archiveEvery = time.Hour
+
+// ArchiveKeys moves the dedup keys of events older than store.DedupRecent from memory to the
+// store, at start and then hourly, until ctx is done (store/dedup.go).
+func (in *Ingest) ArchiveKeys(ctx context.Context) {
+	tick := time.NewTicker(archiveEvery)
+	defer tick.Stop()
+	for {
+		total := 0
+		for {
+			n, err := in.db.ArchiveDedup(in.now().Add(-store.DedupRecent))
+			total += n
+			if err != nil {
+				in.log.Error().Err(err).Msg("archiving inbox dedup keys failed; they stay in memory")
+			}
+			if err != nil || n < store.MaxArchive || ctx.Err() != nil {
+				break
+			}
+		}
+		if total > 0 {
+			in.log.Info().Int("keys", total).Msg("inbox dedup keys archived")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // drain adds every request already queued to batch, up to maxCommitGroup.
 func (in *Ingest) drain(batch []commitReq) []commitReq {
 	for len(batch) < maxCommitGroup {

@@ -12,14 +12,15 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"clubbot/bench/benchkit"
 	"clubbot/bot/zalo"
 	"clubbot/store"
 )
 
-// benchEvent is a user_send_text shaped like the fixture, with message id i.
+// benchEvent is a user_send_text shaped like the fixture, with the i-th message id.
 func benchEvent(i int64) []byte {
-	return fmt.Appendf(nil, `{"app_id":"%s","sender":{"id":"83093939698111%05d"},"user_id_by_app":"7300442764811122233","recipient":{"id":"%s"},"event_name":"user_send_text","message":{"text":"báo cáo","msg_id":"%020x"},"timestamp":"%d"}`,
-		testAppID, i%1000, testOAID, i, 1751100041636+i)
+	return fmt.Appendf(nil, `{"app_id":"%s","sender":{"id":"83093939698111%05d"},"user_id_by_app":"7300442764811122233","recipient":{"id":"%s"},"event_name":"user_send_text","message":{"text":"báo cáo","msg_id":"%s"},"timestamp":"%d"}`,
+		testAppID, i%1000, testOAID, benchkit.MsgID(i), 1751100041636+i)
 }
 
 // BenchmarkWebhookIngest measures the webhook handler with a real bbolt file: signature,

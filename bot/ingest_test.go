@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -184,5 +185,35 @@ func TestNumericTimestampAccepted(t *testing.T) {
 	ev, err := ParseEvent([]byte(`{"event_name":"follow","timestamp":1725608725618,"follower":{"id":"1"}}`))
 	if err != nil || string(ev.Timestamp) != "1725608725618" {
 		t.Fatalf("got %q, %v", ev.Timestamp, err)
+	}
+}
+
+// TestRedeliveryAfterArchive: a delivery recorded two days ago, whose key ArchiveKeys has
+// moved from memory to the store, is still answered as a duplicate when Zalo sends it again.
+func TestRedeliveryAfterArchive(t *testing.T) {
+	b, db := newIngestOnly(t)
+	body := compact(t, fixture(t, "user_send_text.json"))
+	post := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/webhook/zalo", bytes.NewReader(body))
+		req.Header.Set(zalo.SignatureHeader, signed(body))
+		w := httptest.NewRecorder()
+		b.engine.ServeHTTP(w, req)
+		return w
+	}
+	if w := post(); w.Code != http.StatusOK || strings.Contains(w.Body.String(), "duplicate") {
+		t.Fatalf("first delivery: %d %s", w.Code, w.Body)
+	}
+	ctx, cancel := contextWithCancel()
+	cancel() // one pass, then return
+	b.ingest.now = func() time.Time { return time.Now().Add(2 * store.DedupRecent) }
+	b.ingest.ArchiveKeys(ctx)
+	if n := db.DedupInMemory(); n != 0 {
+		t.Fatalf("keys in memory after archiving = %d, want 0", n)
+	}
+	if w := post(); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"duplicate":true`) {
+		t.Fatalf("redelivery: %d %s, want a duplicate", w.Code, w.Body)
+	}
+	if total, _, err := db.InboxStats(); err != nil || total != 1 {
+		t.Errorf("inbox holds %d events (%v), want 1", total, err)
 	}
 }

@@ -32,5 +32,8 @@ func (b *Bot) registerOutboxGauges() {
 			}
 			return float64(n)
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "clubbot_inbox_dedup_keys_in_memory",
+			Help: "Keys of recent webhook events held in memory for deduplication (store/dedup.go)."},
+			func() float64 { return float64(b.o.DB.DedupInMemory()) }),
 	)
 }

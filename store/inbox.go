@@ -29,27 +29,33 @@ type Appended struct {
 
 // AppendInbox records events in one transaction (one fsync for the whole group, ARCHITECTURE
 // rule 1): each new key gets a sequence number and a pending mark; a key seen before is
-// reported as a duplicate with the sequence of its first delivery.
+// reported as a duplicate with the sequence of its first delivery (dedup.go).
 func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
+	db.appendMu.Lock()
+	defer db.appendMu.Unlock()
 	out := make([]Appended, len(evs))
+	var added []recentKey
 	err := db.Update(func(tx *Tx) error {
+		added = added[:0]
 		ev, pend, dd := tx.tx.Bucket(bEvents), tx.tx.Bucket(bPending), tx.tx.Bucket(bDedup)
 		// Events and pending marks are keyed by increasing sequence numbers: appended, so
 		// full pages (bbolt splits at half by default, for random inserts) halve the pages
-		// each commit writes and the file's growth. The dedup keys keep the default.
+		// each commit writes and the file's growth.
 		ev.FillPercent, pend.FillPercent = 1, 1
-		inBatch := make(map[string]uint64, len(evs))
+		var inBatch map[string]uint64
 		for i := range evs {
 			e := evs[i]
-			var key []byte
 			if e.Key != "" {
-				key = []byte(e.Key)
-				if v := dd.Get(key); v != nil {
-					out[i] = Appended{Seq: binary.BigEndian.Uint64(v), Duplicate: true}
+				if s, ok := db.recent.get(e.Key); ok {
+					out[i] = Appended{Seq: s, Duplicate: true}
 					continue
 				}
 				if s, ok := inBatch[e.Key]; ok {
 					out[i] = Appended{Seq: s, Duplicate: true}
+					continue
+				}
+				if v := dd.Get([]byte(e.Key)); v != nil {
+					out[i] = Appended{Seq: binary.BigEndian.Uint64(v), Duplicate: true}
 					continue
 				}
 			}
@@ -65,11 +71,12 @@ func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
 			if err := pend.Put(k, nil); err != nil {
 				return err
 			}
-			if key != nil {
-				if err := dd.Put(key, k); err != nil {
-					return err
+			if e.Key != "" {
+				if inBatch == nil {
+					inBatch = make(map[string]uint64, len(evs))
 				}
 				inBatch[e.Key] = seq
+				added = append(added, recentKey{seq: seq, key: e.Key, at: e.ReceivedAt})
 			}
 			out[i] = Appended{Seq: seq}
 		}
@@ -78,6 +85,7 @@ func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.recent.add(added)
 	return out, nil
 }
 
@@ -138,6 +146,25 @@ func encodeInbox(e InboxEvent) []byte {
 		b = append(b, f...)
 	}
 	return append(b, e.Raw...)
+}
+
+// decodeInboxKey decodes only the sequence, key and receipt time of a record.
+func decodeInboxKey(key, v []byte) (InboxEvent, error) {
+	if len(v) > 0 && v[0] == '{' {
+		return decodeInbox(key, v)
+	}
+	var e InboxEvent
+	if len(v) < 9 || v[0] != inboxFormat {
+		return e, fmt.Errorf("inbox record %x: unknown format", key)
+	}
+	e.Seq = binary.BigEndian.Uint64(key)
+	e.ReceivedAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[1:9])))
+	n, w := binary.Uvarint(v[9:])
+	if w <= 0 || uint64(len(v)-9-w) < n {
+		return e, fmt.Errorf("inbox record %x: truncated", key)
+	}
+	e.Key = string(v[9+w : 9+w+int(n)])
+	return e, nil
 }
 
 // decodeInbox decodes a record read inside a transaction into values that own their bytes.

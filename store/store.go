@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,7 +22,7 @@ var (
 	bMeta        = []byte("meta")
 	bEvents      = []byte("events")         // seq → InboxEvent (kept as history)
 	bPending     = []byte("pending")        // seq → nil: received, not yet processed
-	bDedup       = []byte("dedup")          // dedup key → seq
+	bDedup       = []byte("dedup")          // dedup key → seq, up to the archive mark (dedup.go)
 	bUsers       = []byte("users")          // Zalo user id → club.User
 	bSessions    = []byte("sessions")       // Zalo user id → flows.Session
 	bClubs       = []byte("clubs")          // club code → club.Club
@@ -45,6 +46,11 @@ var ErrNotFound = errors.New("not found")
 type DB struct {
 	bolt *bolt.DB
 	path string
+	// appendMu makes AppendInbox one at a time: its duplicate check reads the recent keys,
+	// which it updates after its commit.
+	appendMu  sync.Mutex
+	archiveMu sync.Mutex
+	recent    *recentKeys
 }
 
 // Open opens (creating it and its folder if needed) the bbolt file at path. The open times
@@ -72,7 +78,12 @@ func Open(path string) (*DB, error) {
 		b.Close()
 		return nil, fmt.Errorf("open store %s: create buckets: %w", path, err)
 	}
-	return &DB{bolt: b, path: path}, nil
+	db := &DB{bolt: b, path: path}
+	if err := db.loadRecentKeys(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open store %s: read recent inbox keys: %w", path, err)
+	}
+	return db, nil
 }
 
 // Close closes the file.

@@ -405,15 +405,15 @@ type signedEvent struct {
 }
 
 // events builds n signed user_send_text events shaped like testdata/zalo/user_send_text.json,
-// each with a new message id. They are built before the clock starts, so the load
+// each with a new message id (in no order, as Zalo's). They are built before the clock starts, so the load
 // generator costs both targets the same.
 func events(seq *atomic.Int64, n, users int) []signedEvent {
 	out := make([]signedEvent, n)
 	for i := range out {
 		k := seq.Add(1)
 		ts := fmt.Sprint(1751100041636 + k)
-		body := fmt.Appendf(nil, `{"app_id":"%s","sender":{"id":"83093939698%08d"},"user_id_by_app":"73004427648%08d","recipient":{"id":"%s"},"event_name":"user_send_text","message":{"text":"Báo cáo sinh hoạt tháng 11","msg_id":"%020x"},"timestamp":"%s"}`,
-			appID, k%int64(users), k%int64(users), oaID, k, ts)
+		body := fmt.Appendf(nil, `{"app_id":"%s","sender":{"id":"83093939698%08d"},"user_id_by_app":"73004427648%08d","recipient":{"id":"%s"},"event_name":"user_send_text","message":{"text":"Báo cáo sinh hoạt tháng 11","msg_id":"%s"},"timestamp":"%s"}`,
+			appID, k%int64(users), k%int64(users), oaID, benchkit.MsgID(k), ts)
 		out[i] = signedEvent{body: body, sig: "mac=" + zalo.Sign(appID, oaSecret, body, ts)}
 	}
 	return out

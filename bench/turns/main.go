@@ -280,15 +280,15 @@ type signedEvent struct {
 }
 
 // conversations builds, for every user, the script as signed user_send_text events shaped
-// like testdata/zalo/user_send_text.json (new message ids every round).
+// like testdata/zalo/user_send_text.json (new message ids, in no order, every round).
 func conversations(seq *atomic.Int64, ids []string, host string) [][]signedEvent {
 	out := make([][]signedEvent, len(ids))
 	for u, id := range ids {
 		for _, text := range script {
 			k := seq.Add(1)
 			ts := fmt.Sprint(1751100041636 + k)
-			body := fmt.Appendf(nil, `{"app_id":"%s","sender":{"id":"%s"},"user_id_by_app":"7300%s","recipient":{"id":"%s"},"event_name":"user_send_text","message":{"text":%q,"msg_id":"%020x"},"timestamp":"%s"}`,
-				appID, id, id[4:], oaID, text, k, ts)
+			body := fmt.Appendf(nil, `{"app_id":"%s","sender":{"id":"%s"},"user_id_by_app":"7300%s","recipient":{"id":"%s"},"event_name":"user_send_text","message":{"text":%q,"msg_id":"%s"},"timestamp":"%s"}`,
+				appID, id, id[4:], oaID, text, benchkit.MsgID(k), ts)
 			head := fmt.Sprintf("POST /webhook/zalo HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n%s: mac=%s\r\nContent-Length: %d\r\n\r\n",
 				host, zalo.SignatureHeader, zalo.Sign(appID, oaSecret, body, ts), len(body))
 			out[u] = append(out[u], signedEvent{req: append([]byte(head), body...)})
