@@ -28,7 +28,8 @@ type Appended struct {
 }
 
 // AppendInbox records events in one transaction (one fsync for the whole group, ARCHITECTURE
-// rule 1): each new key gets a sequence number and a pending mark; a key seen before is
+// rule 1): each new key gets the next sequence number, pending until the worker marks it
+// processed (inbox_pending.go); a key seen before is
 // reported as a duplicate with the sequence of its first delivery (dedup.go).
 func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
 	db.appendMu.Lock()
@@ -37,11 +38,11 @@ func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
 	var added []recentKey
 	err := db.Update(func(tx *Tx) error {
 		added = added[:0]
-		ev, pend, dd := tx.tx.Bucket(bEvents), tx.tx.Bucket(bPending), tx.tx.Bucket(bDedup)
-		// Events and pending marks are keyed by increasing sequence numbers: appended, so
-		// full pages (bbolt splits at half by default, for random inserts) halve the pages
-		// each commit writes and the file's growth.
-		ev.FillPercent, pend.FillPercent = 1, 1
+		ev, dd := tx.tx.Bucket(bEvents), tx.tx.Bucket(bDedup)
+		// Events are keyed by increasing sequence numbers: appended, so full pages (bbolt
+		// splits at half by default, for random inserts) halve the pages each commit writes
+		// and the file's growth.
+		ev.FillPercent = 1
 		var inBatch map[string]uint64
 		for i := range evs {
 			e := evs[i]
@@ -64,11 +65,7 @@ func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
 				return err
 			}
 			e.Seq = seq
-			k := u64(seq)
-			if err := ev.Put(k, encodeInbox(e)); err != nil {
-				return err
-			}
-			if err := pend.Put(k, nil); err != nil {
+			if err := ev.Put(u64(seq), encodeInbox(e)); err != nil {
 				return err
 			}
 			if e.Key != "" {
@@ -94,15 +91,15 @@ func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
 func (db *DB) PendingInbox() ([]InboxEvent, error) {
 	var out []InboxEvent
 	err := db.View(func(tx *Tx) error {
-		ev := tx.tx.Bucket(bEvents)
-		return tx.tx.Bucket(bPending).ForEach(func(k, _ []byte) error {
-			e, err := decodeInbox(k, ev.Get(k))
+		c := tx.tx.Bucket(bEvents).Cursor()
+		for k, v := c.Seek(u64(tx.processedSeq() + 1)); k != nil; k, v = c.Next() {
+			e, err := decodeInbox(k, v)
 			if err != nil {
 				return err
 			}
 			out = append(out, e)
-			return nil
-		})
+		}
+		return nil
 	})
 	return out, err
 }
@@ -113,20 +110,14 @@ func (tx *Tx) InboxEvent(seq uint64) (InboxEvent, bool, error) {
 	if err != nil {
 		return e, false, err
 	}
-	return e, tx.tx.Bucket(bPending).Get(u64(seq)) != nil, nil
-}
-
-// MarkProcessed removes event seq from the pending set. Called in the same transaction as
-// the event's effects, so an event is processed exactly once even across crashes.
-func (tx *Tx) MarkProcessed(seq uint64) error {
-	return tx.tx.Bucket(bPending).Delete(u64(seq))
+	return e, tx.InboxPending(seq), nil
 }
 
 // InboxStats counts recorded and pending events.
 func (db *DB) InboxStats() (total, pending int, err error) {
 	err = db.View(func(tx *Tx) error {
 		total = tx.tx.Bucket(bEvents).Stats().KeyN
-		pending = tx.tx.Bucket(bPending).Stats().KeyN
+		pending = tx.inboxPending()
 		return nil
 	})
 	return

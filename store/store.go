@@ -21,7 +21,7 @@ import (
 var (
 	bMeta        = []byte("meta")
 	bEvents      = []byte("events")         // seq → InboxEvent (kept as history)
-	bPending     = []byte("pending")        // seq → nil: received, not yet processed
+	bPending     = []byte("pending")        // before inbox_processed_seq: seq → nil (inbox_pending.go)
 	bDedup       = []byte("dedup")          // dedup key → seq, up to the archive mark (dedup.go)
 	bUsers       = []byte("users")          // Zalo user id → club.User
 	bSessions    = []byte("sessions")       // Zalo user id → flows.Session
@@ -35,7 +35,7 @@ var (
 	bOutPending  = []byte("outbox_queue")   // priority byte + seq → nil
 	bFlows       = []byte("flows")          // flow id + 0 + revision (4 bytes) → FlowRevision
 	bTokens      = []byte("tokens")         // "oa" → zalo tokens
-	allBuckets   = [][]byte{bMeta, bEvents, bPending, bDedup, bUsers, bSessions, bClubs, bChairPhones,
+	allBuckets   = [][]byte{bMeta, bEvents, bDedup, bUsers, bSessions, bClubs, bChairPhones,
 		bOfficers, bReports, bClubReports, bReportHist, bOutbox, bOutPending, bFlows, bTokens}
 )
 
@@ -72,7 +72,7 @@ func Open(path string) (*DB, error) {
 				return err
 			}
 		}
-		return nil
+		return migratePending(tx)
 	})
 	if err != nil {
 		b.Close()
