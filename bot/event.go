@@ -127,7 +127,7 @@ func plainJSONText(b []byte) (string, bool) {
 // event_name, is an error.
 func ParseEvent(raw []byte) (Event, error) {
 	var e Event
-	if err := json.Unmarshal(raw, &e); err != nil {
+	if err := decodeEvent(raw, &e); err != nil {
 		return e, fmt.Errorf("parse event: %w", err)
 	}
 	if e.EventName == "" {

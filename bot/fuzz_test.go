@@ -3,6 +3,7 @@ package bot
 import (
 	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 
 // seedEvents adds every webhook fixture (confirmed and inferred), compact as Zalo sends
 // them, to a fuzz corpus.
-func seedEvents(f *testing.F) [][]byte {
+func seedEvents(f testing.TB) [][]byte {
 	files, _ := filepath.Glob(filepath.Join("..", "testdata", "zalo", "*.json"))
 	inferred, _ := filepath.Glob(filepath.Join("..", "testdata", "zalo", "inferred", "*.json"))
 	var out [][]byte
@@ -119,4 +120,51 @@ func FuzzVerify(f *testing.F) {
 			t.Fatal("accepted the mac under another secret")
 		}
 	})
+}
+
+// FuzzDecodeEvent: whenever the webhook's scanner decodes a body, encoding/json decodes it
+// too, to the same event; when the scanner declines, decodeEvent's answer is
+// encoding/json's.
+func FuzzDecodeEvent(f *testing.F) {
+	for _, b := range seedEvents(f) {
+		f.Add(b)
+	}
+	for _, s := range []string{
+		`{"event_name":"user_send_text","message":{"text":"B\u00e1o c\u00e1o \"7\"\n","msg_id":"a"},"timestamp":1725608725618}`,
+		`{"event_name":"x","Event_Name":"y"}`, `{"event_name":"x","event_name":"y"}`, `{"ſender":{"id":"1"}}`,
+		`{"message":{"msg_ids":[]},"info":{"a":[1,-2.5e3,true,false,{}]},"tag":"t"}`, `{"info":null}`,
+		`{"message":{"attachments":[{"type":"location","payload":{"coordinates":{"latitude":"21.0","longitude":105.8}}}]}}`,
+		`{"message":{"text":"\ud83d\ude00"}}`, "{\"message\":{\"text\":\"\xff\"}}", ` {"a":1} `, `{"a":1}x`, `{"timestamp":01}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var want Event
+		wantErr := json.Unmarshal(raw, &want)
+		var fast Event
+		if fastDecodeEvent(raw, &fast) {
+			if wantErr != nil {
+				t.Fatalf("the scanner decoded a body encoding/json refuses (%v)", wantErr)
+			}
+			if !reflect.DeepEqual(fast, want) {
+				t.Fatalf("the scanner decoded\n%+v\nencoding/json\n%+v", fast, want)
+			}
+		}
+		var got Event
+		err := decodeEvent(raw, &got)
+		if (err == nil) != (wantErr == nil) || (err == nil && !reflect.DeepEqual(got, want)) {
+			t.Fatalf("decodeEvent = %+v, %v; encoding/json %+v, %v", got, err, want, wantErr)
+		}
+	})
+}
+
+// TestFixturesTakeTheScanner: every fixture, as Zalo sends it, is decoded by the scanner
+// (not left to encoding/json), so the webhook's fast path is the one real traffic takes.
+func TestFixturesTakeTheScanner(t *testing.T) {
+	for _, raw := range seedEvents(t) {
+		var e Event
+		if !fastDecodeEvent(raw, &e) {
+			t.Errorf("the scanner declined %s", raw)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -46,6 +47,13 @@ type Ingest struct {
 	reqs                  chan commitReq
 	notify                func([]store.InboxEvent)
 	stopped               chan struct{}
+	commits, committed    atomic.Uint64 // for CommitGroups
+}
+
+// CommitGroups returns how many inbox commits the committer has made and how many requests
+// they held (bench/ingest reports events per commit).
+func (b *Bot) CommitGroups() (commits, requests uint64) {
+	return b.ingest.commits.Load(), b.ingest.committed.Load()
 }
 
 // NewIngest builds the ingest side; notify is called (from the committer goroutine) with
@@ -175,6 +183,8 @@ func (in *Ingest) commit(batch []commitReq) {
 	}
 	res, err := in.db.AppendInbox(evs)
 	in.m.CommitGroup.Observe(float64(len(batch)))
+	in.commits.Add(1)
+	in.committed.Add(uint64(len(batch)))
 	var fresh []store.InboxEvent
 	for i, r := range batch {
 		if err != nil {
@@ -246,7 +256,7 @@ func (in *Ingest) Handle(c *gin.Context) {
 	// One decoding serves the signature (its timestamp field) and the event; the MAC is
 	// still computed over the raw bytes (API.md §3).
 	var ev Event
-	if err := json.Unmarshal(body, &ev); err != nil {
+	if err := decodeEvent(body, &ev); err != nil {
 		if !json.Valid(body) {
 			in.m.Rejected.WithLabelValues("not_json").Inc()
 			c.JSON(http.StatusBadRequest, gin.H{"error": "body is not JSON"})

@@ -74,12 +74,13 @@ func main() {
 
 // result is one target's figures for one round.
 type result struct {
-	cpu      time.Duration // the process's CPU time during the round (both sides of loopback)
-	ok       int
-	failed   int
-	elapsed  time.Duration
-	lat      []time.Duration // of the requests answered 200
-	p50, p99 time.Duration
+	cpu       time.Duration // the process's CPU time during the round (both sides of loopback)
+	ok        int
+	failed    int
+	elapsed   time.Duration
+	lat       []time.Duration // of the requests answered 200
+	perCommit float64         // requests per inbox commit (the servers)
+	p50, p99  time.Duration
 }
 
 // add sums two parts of a round (see summarize).
@@ -213,6 +214,7 @@ type server struct {
 	name       string
 	label      string // in the round lines
 	ingestOnly bool
+	bot        *bot.Bot
 	url        string
 	db         *store.DB
 	sim        *httptest.Server
@@ -244,6 +246,7 @@ func startServer(dir, name string, ingestOnly bool) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.bot = b
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -334,6 +337,7 @@ func pairRounds(ctx context.Context, client *http.Client, seq *atomic.Int64, bar
 		// The round alternates between the targets every slice requests, so that both see
 		// the same moments of a shared machine (whose speed moves within seconds).
 		var rb, rs result
+		c0, e0 := srv.bot.CommitGroups()
 		for k := 0; k < n; k += slice {
 			m := min(slice, n-k)
 			var b, s result
@@ -356,13 +360,15 @@ func pairRounds(ctx context.Context, client *http.Client, seq *atomic.Int64, bar
 		}
 		rb.summarize()
 		rs.summarize()
+		c1, e1 := srv.bot.CommitGroups()
+		rs.perCommit = float64(e1-e0) / float64(max(c1-c0, 1))
 		if err := srv.drain(ctx); err != nil {
 			return nil, nil, err
 		}
 		srv.acked += rs.ok
 		bares, servers = append(bares, rb), append(servers, rs)
-		fmt.Printf("%-12s round %d: bare gin %6.0f req/s, CPU %3.0f µs a request (%.2f cores) | clubbot %6.0f req/s, p50 %5.2f ms, p99 %6.2f ms, CPU %3.0f µs a request (%.2f cores) | ratio %.3f\n",
-			srv.label, r+1, rb.rps(), rb.cpuPerReq(), rb.busy(), rs.rps(), ms(rs.p50), ms(rs.p99), rs.cpuPerReq(), rs.busy(), rs.rps()/rb.rps())
+		fmt.Printf("%-12s round %d: bare gin %6.0f req/s, CPU %3.0f µs a request (%.2f cores) | clubbot %6.0f req/s, p50 %5.2f ms, p99 %6.2f ms, CPU %3.0f µs a request (%.2f cores), %.0f a commit | ratio %.3f\n",
+			srv.label, r+1, rb.rps(), rb.cpuPerReq(), rb.busy(), rs.rps(), ms(rs.p50), ms(rs.p99), rs.cpuPerReq(), rs.busy(), rs.perCommit, rs.rps()/rb.rps())
 		if rb.failed+rs.failed > 0 {
 			return nil, nil, fmt.Errorf("%s round %d: requests not answered 200: %d bare, %d server", srv.label, r+1, rb.failed, rs.failed)
 		}
