@@ -38,14 +38,14 @@ func fastDecodeEvent(body []byte, e *Event) bool {
 // The fields of each object, for the scanner's check that no other key means one of them
 // (encoding/json matches keys without case).
 var (
-	eventKeys      = []string{"app_id", "event_name", "timestamp", "user_id_by_app", "oa_id", "user_id", "source", "sender", "recipient", "follower", "message", "info", "tag"}
-	senderKeys     = []string{"id", "admin_id"}
-	recipientKeys  = []string{"id", "group_id"}
-	followerKeys   = []string{"id"}
-	eventMessageKeys    = []string{"msg_id", "msg_ids", "text", "quote_msg_id", "react_icon", "attachments"}
-	attachmentKeys = []string{"type", "payload"}
-	payloadKeys    = []string{"url", "thumbnail", "name", "size", "type", "description", "coordinates"}
-	coordKeys      = []string{"latitude", "longitude"}
+	eventKeys        = []string{"app_id", "event_name", "timestamp", "user_id_by_app", "oa_id", "user_id", "source", "sender", "recipient", "follower", "message", "info", "tag"}
+	senderKeys       = []string{"id", "admin_id"}
+	recipientKeys    = []string{"id", "group_id"}
+	followerKeys     = []string{"id"}
+	eventMessageKeys = []string{"msg_id", "msg_ids", "text", "quote_msg_id", "react_icon", "attachments"}
+	attachmentKeys   = []string{"type", "payload"}
+	payloadKeys      = []string{"url", "thumbnail", "name", "size", "type", "description", "coordinates"}
+	coordKeys        = []string{"latitude", "longitude"}
 )
 
 func (s *scanner) eventField(k []byte, e *Event) bool {
