@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -203,19 +204,26 @@ func (in *Ingest) commit(batch []commitReq) {
 	}
 }
 
+// donePool recycles the channels on which the committer answers: a channel goes back only
+// once its one answer has been received.
+var donePool = sync.Pool{New: func() any { return make(chan commitRes, 1) }}
+
 // record queues one event for the committer and waits for the durable outcome.
 func (in *Ingest) record(ctx context.Context, ev store.InboxEvent) (store.Appended, error) {
-	done := make(chan commitRes, 1)
+	done := donePool.Get().(chan commitRes)
 	select {
 	case in.reqs <- commitReq{ev: ev, done: done}:
 	case <-in.stopped:
+		donePool.Put(done)
 		return store.Appended{}, errors.New("ingest stopped")
 	case <-ctx.Done():
+		donePool.Put(done)
 		return store.Appended{}, ctx.Err()
 	}
 	// Once queued, the committer answers; only if it stopped in between is the event unrecorded.
 	select {
 	case r := <-done:
+		donePool.Put(done) // empty again: the committer sends once
 		return r.app, r.err
 	case <-in.stopped:
 		select {
@@ -305,10 +313,17 @@ func (in *Ingest) Handle(c *gin.Context) {
 	l.Msg("webhook recorded")
 	// The common answer is written as prepared bytes: rendering a map per request is a
 	// measurable share of the webhook's CPU (BENCHMARKS.md, "Webhook ingest").
-	c.Data(http.StatusOK, "application/json; charset=utf-8", okBody)
+	c.Writer.Header()["Content-Type"] = jsonContentType
+	c.Status(http.StatusOK)
+	_, _ = c.Writer.Write(okBody)
 }
 
-var okBody = []byte(`{"ok":true}`)
+var (
+	okBody = []byte(`{"ok":true}`)
+	// jsonContentType is shared by every answer (net/http only reads it): gin's c.Data
+	// would build the slice again for each request.
+	jsonContentType = []string{"application/json; charset=utf-8"}
+)
 
 // OA returns the OA id the event names (API.md §2.4), or "".
 func (e *Event) OA() string {

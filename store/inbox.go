@@ -44,6 +44,11 @@ func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
 		// and the file's growth.
 		ev.FillPercent = 1
 		var inBatch map[string]uint64
+		size := 0
+		for _, e := range evs {
+			size += 8 + inboxRecordSize(e)
+		}
+		buf := make([]byte, 0, size)
 		for i := range evs {
 			e := evs[i]
 			if e.Key != "" {
@@ -65,7 +70,12 @@ func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
 				return err
 			}
 			e.Seq = seq
-			if err := ev.Put(u64(seq), encodeInbox(e)); err != nil {
+			// The group's keys and records share one buffer: bbolt keeps them, unchanged,
+			// until the commit.
+			n := len(buf)
+			buf = binary.BigEndian.AppendUint64(buf, seq)
+			buf = appendInbox(buf, e)
+			if err := ev.Put(buf[n:n+8:n+8], buf[n+8:len(buf):len(buf)]); err != nil {
 				return err
 			}
 			if e.Key != "" {
@@ -129,7 +139,16 @@ func (db *DB) InboxStats() (total, pending int, err error) {
 const inboxFormat = 1
 
 func encodeInbox(e InboxEvent) []byte {
-	b := make([]byte, 0, 1+8+4*binary.MaxVarintLen16+len(e.Key)+len(e.EventName)+len(e.UserID)+len(e.ReqID)+len(e.Raw))
+	return appendInbox(make([]byte, 0, inboxRecordSize(e)), e)
+}
+
+// inboxRecordSize bounds the size of e's record.
+func inboxRecordSize(e InboxEvent) int {
+	return 1 + 8 + 4*binary.MaxVarintLen64 + len(e.Key) + len(e.EventName) + len(e.UserID) + len(e.ReqID) + len(e.Raw)
+}
+
+// appendInbox appends e's record to b.
+func appendInbox(b []byte, e InboxEvent) []byte {
 	b = append(b, inboxFormat)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.ReceivedAt.UnixNano()))
 	for _, f := range [...]string{e.Key, e.EventName, e.UserID, e.ReqID} {
