@@ -405,7 +405,7 @@ func (cv *Conversations) advance(tx *store.Tx, u *club.User, s flows.Session, in
 			if err != nil {
 				return err
 			}
-			cv.Metrics.Reports.Inc()
+			tx.OnCommit(cv.Metrics.Reports.Inc)
 			log.Info().Uint64("report", id).Str("club", u.ClubCode).Int("rev", ns.Revision).Msg("report stored")
 			c, _, _ := tx.Club(u.ClubCode)
 			out.note(cv.Messages.Render("report_saved", map[string]any{"ID": id, "Club": c.Name, "Date": date}))

@@ -73,7 +73,8 @@ func EnqueueMessage(tx *store.Tx, it store.OutboxItem, m OutMessage, metrics *Me
 		}
 		ids = append(ids, id)
 		if metrics != nil {
-			metrics.OutQueued.WithLabelValues(it.Kind).Inc()
+			c := metrics.OutQueued.WithLabelValues(it.Kind)
+			tx.OnCommit(c.Inc)
 		}
 	}
 	return ids, nil

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"clubbot/store"
@@ -33,12 +34,15 @@ type Worker struct {
 	queue   []store.InboxEvent
 	signal  chan struct{}
 	stopped chan struct{}
+	// processedOK is counted when the event's transaction commits (a group that fails is
+	// retried one event at a time).
+	processedOK prometheus.Counter
 }
 
 // NewWorker builds a worker; handle runs inside the transaction.
 func NewWorker(db *store.DB, handle func(*store.Tx, store.InboxEvent, time.Time) error, log zerolog.Logger, m *Metrics, now func() time.Time, after func()) *Worker {
 	return &Worker{db: db, handle: handle, log: log, m: m, now: now, after: after,
-		signal: make(chan struct{}, 1), stopped: make(chan struct{})}
+		signal: make(chan struct{}, 1), stopped: make(chan struct{}), processedOK: m.Processed.WithLabelValues("ok")}
 }
 
 // Enqueue hands newly recorded events to the worker (called by the ingest committer).
@@ -174,6 +178,6 @@ func (w *Worker) one(tx *store.Tx, e store.InboxEvent, now time.Time) (err error
 	if err := w.handle(tx, rec, now); err != nil {
 		return fmt.Errorf("handle event %d: %w", e.Seq, err)
 	}
-	w.m.Processed.WithLabelValues("ok").Inc()
+	tx.OnCommit(w.processedOK.Inc)
 	return tx.MarkProcessed(e.Seq)
 }

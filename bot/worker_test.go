@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"clubbot/bot/zalo"
 	"clubbot/club"
 	"clubbot/store"
 )
@@ -23,6 +24,7 @@ func TestWorkerOrderOnceAndPoison(t *testing.T) {
 	}
 	defer db.Close()
 	failOnce := true
+	m := NewMetrics()
 	handle := func(tx *store.Tx, ev store.InboxEvent, now time.Time) error {
 		if err := tx.PutUser(club.User{ID: "touched-" + ev.Key}); err != nil {
 			return err
@@ -37,10 +39,10 @@ func TestWorkerOrderOnceAndPoison(t *testing.T) {
 			}
 		}
 		// record the order transactionally: a rolled-back attempt leaves nothing
-		_, err := tx.Enqueue(store.OutboxItem{UserID: ev.Key, Message: []byte(`{}`)})
+		_, err := EnqueueMessage(tx, store.OutboxItem{UserID: ev.Key}, OutMessage{Message: zalo.Message{Text: "ok"}}, m)
 		return err
 	}
-	w := NewWorker(db, handle, zerolog.Nop(), NewMetrics(), time.Now, nil)
+	w := NewWorker(db, handle, zerolog.Nop(), m, time.Now, nil)
 	evs := []store.InboxEvent{{Key: "a"}, {Key: "boom"}, {Key: "b"}, {Key: "flaky"}, {Key: "c"}}
 	res, err := db.AppendInbox(evs)
 	if err != nil {
@@ -71,6 +73,16 @@ func TestWorkerOrderOnceAndPoison(t *testing.T) {
 	if got := fmtList(seen); got != "a,b,flaky,c" {
 		t.Errorf("handled %s, want a,b,flaky,c in order, once each", got)
 	}
+	// Counted once each, although the first group rolled back and was retried one by one.
+	if n := counterValue(t, m, "clubbot_worker_processed_total", "ok"); n != 4 {
+		t.Errorf("processed ok = %v, want 4", n)
+	}
+	if n := counterValue(t, m, "clubbot_worker_processed_total", "panic"); n != 1 {
+		t.Errorf("processed panic = %v, want 1", n)
+	}
+	if n := counterValue(t, m, "clubbot_outbox_queued_total", "reply"); n != 4 {
+		t.Errorf("outbox queued = %v, want 4", n)
+	}
 	db.View(func(tx *store.Tx) error {
 		if _, ok, _ := tx.User("touched-boom"); ok {
 			t.Error("the panicking handler's write was committed")
@@ -80,6 +92,28 @@ func TestWorkerOrderOnceAndPoison(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// counterValue is the value of counter name with the label value label, as /metrics shows it.
+func counterValue(t *testing.T, m *Metrics, name, label string) float64 {
+	t.Helper()
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, c := range f.GetMetric() {
+			for _, l := range c.GetLabel() {
+				if l.GetValue() == label {
+					return c.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 func fmtList(s []string) string {

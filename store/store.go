@@ -116,6 +116,11 @@ func (db *DB) Check() error {
 // inside the function passed to Update or View.
 type Tx struct{ tx *bolt.Tx }
 
+// OnCommit runs fn after the transaction commits, and not at all if it rolls back: counters
+// of what a transaction wrote are bumped with it, so a group the worker retries one event
+// at a time is not counted twice.
+func (tx *Tx) OnCommit(fn func()) { tx.tx.OnCommit(fn) }
+
 // Update runs fn in one read-write transaction, committed (and fsynced) when fn returns nil.
 func (db *DB) Update(fn func(*Tx) error) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
