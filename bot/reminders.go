@@ -16,7 +16,9 @@ import (
 // Reminders sends, once a month on a configured day, a reminder to the chairpersons of
 // clubs without a report this month. Only chairs inside the 7-day interaction window are
 // messaged (API.md §5.2: a monthly reminder usually finds the window closed); the others
-// are named in their province's digest.
+// are named in their province's digest. A chair whose conversation with the bot moved in the
+// last hour is not reminded: the reminder would land in the middle of it (most likely the
+// very report it asks for).
 type Reminders struct {
 	DB       *store.DB
 	Messages *Messages
@@ -78,6 +80,11 @@ func (r *Reminders) RunOnce(now time.Time) (int, error) {
 			if st.Reported[c.Code] || !ok || now.Sub(u.LastInbound) > Window {
 				continue
 			}
+			if busy, err := inConversation(tx, u.ID, now); err != nil {
+				return err
+			} else if busy {
+				continue
+			}
 			text := r.Messages.Render("reminder", map[string]string{"Name": u.Name, "Club": c.Name, "Month": now.Format("01/2006")})
 			raw, _ := json.Marshal(zalo.Message{Text: text})
 			if _, err := tx.Enqueue(store.OutboxItem{UserID: u.ID, Message: raw, Kind: "reminder",
@@ -99,6 +106,20 @@ func (r *Reminders) RunOnce(now time.Time) (int, error) {
 		}
 	}
 	return queued, nil
+}
+
+// reminderQuiet is how recently a conversation must have moved for a chair to count as
+// talking with the bot: a reminder would land in the middle of it.
+const reminderQuiet = time.Hour
+
+// inConversation reports whether user id is in a conversation that moved in the last
+// reminderQuiet (most likely the very report the reminder asks for).
+func inConversation(tx *store.Tx, id string, now time.Time) (bool, error) {
+	s, ok, err := tx.Session(id)
+	if err != nil || !ok {
+		return false, err
+	}
+	return s.Status == "active" && now.Sub(s.UpdatedAt) < reminderQuiet, nil
 }
 
 // Run checks every minute; a month missed while the server was down runs when it starts.

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"clubbot/club"
+	"clubbot/flows"
 	"clubbot/store"
 	"clubbot/templates"
 )
@@ -28,6 +29,7 @@ func TestRemindersOncePerMonthInsideWindow(t *testing.T) {
 		{Code: "B", Name: "CLB B", Province: "ha-noi", Commune: "X", ChairName: "Bình", ChairPhone: "0900000002"},
 		{Code: "C", Name: "CLB C", Province: "hue", Commune: "Y", ChairName: "Chi", ChairPhone: "0900000003"},
 		{Code: "D", Name: "CLB D", Province: "hue", Commune: "Y", ChairName: "Dũng", ChairPhone: "0900000004"},
+		{Code: "E", Name: "CLB E", Province: "hue", Commune: "Y", ChairName: "Em", ChairPhone: "0900000005"},
 	}
 	if _, _, err := db.UpsertClubs(clubs, time.Now()); err != nil {
 		t.Fatal(err)
@@ -40,6 +42,9 @@ func TestRemindersOncePerMonthInsideWindow(t *testing.T) {
 		tx.PutUser(club.User{ID: "ub", Role: club.RoleChair, ClubCode: "B", Active: true, LastInbound: at.Add(-8 * 24 * time.Hour)}) // window closed
 		tx.PutUser(club.User{ID: "uc", Role: club.RoleChair, ClubCode: "C", Active: true, LastInbound: at.Add(-time.Hour)})          // reported
 		tx.PutUser(club.User{ID: "ud", Role: club.RoleChair, ClubCode: "D", Active: false, LastInbound: at.Add(-time.Hour)})         // unfollowed
+		// in the middle of a conversation (the report, most likely): no reminder lands in it
+		tx.PutUser(club.User{ID: "ue", Role: club.RoleChair, ClubCode: "E", Active: true, LastInbound: at.Add(-10 * time.Minute)})
+		tx.PutSession("ue", flows.Session{FlowID: "meeting_report", Step: "date", Status: "active", UpdatedAt: at.Add(-10 * time.Minute)})
 		_, err := tx.AddReport(club.Report{ClubCode: "C", Province: "hue", MeetingDate: "2026-11-10", Held: true, CreatedAt: at.AddDate(0, 0, -14)})
 		return err
 	})
