@@ -60,38 +60,35 @@ func (r *recentKeys) add(ks []recentKey) {
 	}
 }
 
-// Len is the number of keys held in memory.
+// len is the number of keys held in memory.
 func (r *recentKeys) len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.bySeq)
 }
 
-// loadRecentKeys reads the keys of the events after the archive mark. A file written before
-// the mark existed had every key in the dedup bucket: its mark is set to the last event.
-func (db *DB) loadRecentKeys() error {
+// loadRecentKeys reads, inside the store's opening transaction, the keys of the events after
+// the archive mark. A file written before the mark existed had every key in the dedup
+// bucket: its mark is set to the last event.
+func loadRecentKeys(btx *bolt.Tx) (*recentKeys, error) {
 	r := &recentKeys{keys: map[string]uint64{}}
-	err := db.bolt.Update(func(btx *bolt.Tx) error {
-		meta, ev := btx.Bucket(bMeta), btx.Bucket(bEvents)
-		mark := meta.Get(metaDedupArchived)
-		if mark == nil {
-			return meta.Put(metaDedupArchived, u64(ev.Sequence()))
+	meta, ev := btx.Bucket(bMeta), btx.Bucket(bEvents)
+	mark := meta.Get(metaDedupArchived)
+	if mark == nil {
+		return r, meta.Put(metaDedupArchived, u64(ev.Sequence()))
+	}
+	c := ev.Cursor()
+	for k, v := c.Seek(u64(binary.BigEndian.Uint64(mark) + 1)); k != nil; k, v = c.Next() {
+		e, err := decodeInboxKey(k, v)
+		if err != nil {
+			return nil, err
 		}
-		c := ev.Cursor()
-		for k, v := c.Seek(u64(binary.BigEndian.Uint64(mark) + 1)); k != nil; k, v = c.Next() {
-			e, err := decodeInboxKey(k, v)
-			if err != nil {
-				return err
-			}
-			if e.Key != "" {
-				r.bySeq = append(r.bySeq, recentKey{seq: e.Seq, key: e.Key, at: e.ReceivedAt})
-				r.keys[e.Key] = e.Seq
-			}
+		if e.Key != "" {
+			r.bySeq = append(r.bySeq, recentKey{seq: e.Seq, key: e.Key, at: e.ReceivedAt})
+			r.keys[e.Key] = e.Seq
 		}
-		return nil
-	})
-	db.recent = r
-	return err
+	}
+	return r, nil
 }
 
 // MaxArchive bounds the keys one ArchiveDedup transaction moves.

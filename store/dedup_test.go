@@ -12,11 +12,7 @@ import (
 // TestDedupArchive: a key is found as a duplicate while it is in memory, after ArchiveDedup
 // has moved it to the bucket, and after the file is reopened at each stage.
 func TestDedupArchive(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "clubbot.db")
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, filepath.Join(t.TempDir(), "clubbot.db"))
 	day0 := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
 	var evs []InboxEvent
 	for i := range 10 {
@@ -55,10 +51,7 @@ func TestDedupArchive(t *testing.T) {
 		t.Errorf("keys in memory after archiving = %d, want 6", n)
 	}
 	check("half archived", db)
-	db.Close()
-	if db, err = Open(path); err != nil {
-		t.Fatal(err)
-	}
+	db = reopen(t, db)
 	if n := db.DedupInMemory(); n != 6 {
 		t.Errorf("keys in memory after reopening = %d, want the 6 not archived", n)
 	}
@@ -67,10 +60,7 @@ func TestDedupArchive(t *testing.T) {
 		t.Fatalf("ArchiveDedup = %d, %v; want 6", n, err)
 	}
 	check("all archived", db)
-	db.Close()
-	if db, err = Open(path); err != nil {
-		t.Fatal(err)
-	}
+	db = reopen(t, db)
 	defer db.Close()
 	if n := db.DedupInMemory(); n != 0 {
 		t.Errorf("keys in memory = %d, want 0", n)
@@ -84,13 +74,9 @@ func TestDedupArchive(t *testing.T) {
 // TestDedupMarkOfOlderFiles: a file written before the archive mark existed had every key in
 // the dedup bucket; opening it sets the mark to its last event and keeps nothing in memory.
 func TestDedupMarkOfOlderFiles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "clubbot.db")
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, filepath.Join(t.TempDir(), "clubbot.db"))
 	// As the earlier AppendInbox wrote them: event, pending mark and dedup key together.
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		ev := tx.Bucket(bEvents)
 		for i := range 3 {
 			seq, _ := ev.NextSequence()
@@ -107,10 +93,7 @@ func TestDedupMarkOfOlderFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
-	if db, err = Open(path); err != nil {
-		t.Fatal(err)
-	}
+	db = reopen(t, db)
 	defer db.Close()
 	if n := db.DedupInMemory(); n != 0 {
 		t.Errorf("keys in memory = %d, want 0 (all in the bucket)", n)

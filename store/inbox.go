@@ -29,8 +29,8 @@ type Appended struct {
 
 // AppendInbox records events in one transaction (one fsync for the whole group, ARCHITECTURE
 // rule 1): each new key gets the next sequence number, pending until the worker marks it
-// processed (inbox_pending.go); a key seen before is
-// reported as a duplicate with the sequence of its first delivery (dedup.go).
+// processed (inbox_pending.go); a key seen before is reported as a duplicate with the
+// sequence of its first delivery (dedup.go).
 func (db *DB) AppendInbox(evs []InboxEvent) ([]Appended, error) {
 	db.appendMu.Lock()
 	defer db.appendMu.Unlock()
@@ -158,27 +158,14 @@ func appendInbox(b []byte, e InboxEvent) []byte {
 	return append(b, e.Raw...)
 }
 
-// decodeInboxKey decodes only the sequence, key and receipt time of a record.
-func decodeInboxKey(key, v []byte) (InboxEvent, error) {
-	if len(v) > 0 && v[0] == '{' {
-		return decodeInbox(key, v)
-	}
-	var e InboxEvent
-	if len(v) < 9 || v[0] != inboxFormat {
-		return e, fmt.Errorf("inbox record %x: unknown format", key)
-	}
-	e.Seq = binary.BigEndian.Uint64(key)
-	e.ReceivedAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[1:9])))
-	n, w := binary.Uvarint(v[9:])
-	if w <= 0 || uint64(len(v)-9-w) < n {
-		return e, fmt.Errorf("inbox record %x: truncated", key)
-	}
-	e.Key = string(v[9+w : 9+w+int(n)])
-	return e, nil
-}
-
 // decodeInbox decodes a record read inside a transaction into values that own their bytes.
-func decodeInbox(key, v []byte) (InboxEvent, error) {
+func decodeInbox(key, v []byte) (InboxEvent, error) { return decodeInboxRecord(key, v, true) }
+
+// decodeInboxKey decodes only the sequence, key and receipt time of a record (the store
+// reads them for every recent event when it opens).
+func decodeInboxKey(key, v []byte) (InboxEvent, error) { return decodeInboxRecord(key, v, false) }
+
+func decodeInboxRecord(key, v []byte, whole bool) (InboxEvent, error) {
 	var e InboxEvent
 	switch {
 	case v == nil:
@@ -192,16 +179,20 @@ func decodeInbox(key, v []byte) (InboxEvent, error) {
 	e.Seq = binary.BigEndian.Uint64(key)
 	e.ReceivedAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[1:9])))
 	rest := v[9:]
-	fields := make([]string, 4)
-	for i := range fields {
+	fields := []*string{&e.Key, &e.EventName, &e.UserID, &e.ReqID}
+	if !whole {
+		fields = fields[:1]
+	}
+	for _, f := range fields {
 		n, w := binary.Uvarint(rest)
 		if w <= 0 || uint64(len(rest)-w) < n {
 			return e, fmt.Errorf("inbox record %x: truncated", key)
 		}
-		fields[i] = string(rest[w : w+int(n)])
+		*f = string(rest[w : w+int(n)])
 		rest = rest[w+int(n):]
 	}
-	e.Key, e.EventName, e.UserID, e.ReqID = fields[0], fields[1], fields[2], fields[3]
-	e.Raw = append([]byte(nil), rest...)
+	if whole {
+		e.Raw = append([]byte(nil), rest...)
+	}
 	return e, nil
 }

@@ -24,7 +24,8 @@ func (tx *Tx) processedSeq() uint64 {
 // inboxPending is the number of events after the last one processed (sequence numbers have no
 // gaps: a transaction that fails takes its numbers back).
 func (tx *Tx) inboxPending() int {
-	return int(tx.tx.Bucket(bEvents).Sequence() - min(tx.processedSeq(), tx.tx.Bucket(bEvents).Sequence()))
+	last := tx.tx.Bucket(bEvents).Sequence()
+	return int(last - min(tx.processedSeq(), last))
 }
 
 // InboxPending reports whether event seq is recorded and not yet processed. The worker

@@ -10,12 +10,25 @@ import (
 // TestPendingSetOfOlderFiles: a file that kept a pending set (seq → nil) instead of the
 // processed mark opens with the mark just before its first pending event, and the worker
 // finds exactly the events that were pending.
-func TestPendingSetOfOlderFiles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "clubbot.db")
+// openFile opens the store at path; the test closes it.
+func openFile(t *testing.T, path string) *DB {
+	t.Helper()
 	db, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// reopen closes db and opens its file again, as a restart would.
+func reopen(t *testing.T, db *DB) *DB {
+	t.Helper()
+	db.Close()
+	return openFile(t, db.Path())
+}
+
+func TestPendingSetOfOlderFiles(t *testing.T) {
+	db := openFile(t, filepath.Join(t.TempDir(), "clubbot.db"))
 	var evs []InboxEvent
 	for _, k := range []string{"a", "b", "c", "d", "e"} {
 		evs = append(evs, InboxEvent{Key: "user_send_text|" + k, Raw: []byte(`{}`)})
@@ -24,7 +37,7 @@ func TestPendingSetOfOlderFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	// As the earlier store left it: events 1 and 2 processed, 3 to 5 in the pending set.
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		p, err := tx.CreateBucket(bPending)
 		if err != nil {
 			return err
@@ -39,10 +52,7 @@ func TestPendingSetOfOlderFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
-	if db, err = Open(path); err != nil {
-		t.Fatal(err)
-	}
+	db = reopen(t, db)
 	defer db.Close()
 	pend, err := db.PendingInbox()
 	if err != nil || len(pend) != 3 || pend[0].Seq != 3 || pend[2].Seq != 5 {

@@ -66,22 +66,24 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	db := &DB{bolt: b, path: path}
+	// One transaction (one pair of fsyncs) for what opening needs: the buckets, the inbox
+	// marks of older files, and the recent dedup keys.
 	err = b.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
-		return migratePending(tx)
+		if err := migratePending(tx); err != nil {
+			return err
+		}
+		db.recent, err = loadRecentKeys(tx)
+		return err
 	})
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("open store %s: create buckets: %w", path, err)
-	}
-	db := &DB{bolt: b, path: path}
-	if err := db.loadRecentKeys(); err != nil {
-		b.Close()
-		return nil, fmt.Errorf("open store %s: read recent inbox keys: %w", path, err)
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return db, nil
 }
