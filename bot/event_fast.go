@@ -39,9 +39,6 @@ func fastDecodeEvent(body []byte, e *Event) bool {
 // (encoding/json matches keys without case).
 var (
 	eventKeys        = []string{"app_id", "event_name", "timestamp", "user_id_by_app", "oa_id", "user_id", "source", "sender", "recipient", "follower", "message", "info", "tag"}
-	senderKeys       = []string{"id", "admin_id"}
-	recipientKeys    = []string{"id", "group_id"}
-	followerKeys     = []string{"id"}
 	eventMessageKeys = []string{"msg_id", "msg_ids", "text", "quote_msg_id", "react_icon", "attachments"}
 	attachmentKeys   = []string{"type", "payload"}
 	payloadKeys      = []string{"url", "thumbnail", "name", "size", "type", "description", "coordinates"}
@@ -65,32 +62,11 @@ func (s *scanner) eventField(k []byte, e *Event) bool {
 	case "source":
 		return s.str(&e.Source)
 	case "sender":
-		return s.object(func(k []byte) bool {
-			switch string(k) {
-			case "id":
-				return s.str(&e.Sender.ID)
-			case "admin_id":
-				return s.str(&e.Sender.AdminID)
-			}
-			return s.skip(0)
-		}, senderKeys)
+		return s.strings([]string{"id", "admin_id"}, &e.Sender.ID, &e.Sender.AdminID)
 	case "recipient":
-		return s.object(func(k []byte) bool {
-			switch string(k) {
-			case "id":
-				return s.str(&e.Recipient.ID)
-			case "group_id":
-				return s.str(&e.Recipient.GroupID)
-			}
-			return s.skip(0)
-		}, recipientKeys)
+		return s.strings([]string{"id", "group_id"}, &e.Recipient.ID, &e.Recipient.GroupID)
 	case "follower":
-		return s.object(func(k []byte) bool {
-			if string(k) == "id" {
-				return s.str(&e.Follower.ID)
-			}
-			return s.skip(0)
-		}, followerKeys)
+		return s.strings([]string{"id"}, &e.Follower.ID)
 	case "message":
 		return s.object(func(k []byte) bool { return s.messageField(k, e) }, eventMessageKeys)
 	case "info":
@@ -197,19 +173,9 @@ func (s *scanner) ws() {
 // left to encoding/json.
 func (s *scanner) object(field func(k []byte) bool, known []string) bool {
 	s.ws()
-	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		return false
-	}
-	s.i++
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return true
-	}
 	var seenBuf [16][]byte
 	seen := seenBuf[:0]
-	for {
-		s.ws()
+	return s.members('{', '}', func() bool {
 		k, ok := s.plainKey()
 		if !ok || !keyIsExact(k, known) {
 			return false
@@ -220,13 +186,48 @@ func (s *scanner) object(field func(k []byte) bool, known []string) bool {
 			}
 		}
 		seen = append(seen, k)
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return false
+		return s.colon() && field(k)
+	})
+}
+
+// strings reads an object whose fields names[i] are strings, into dst[i].
+func (s *scanner) strings(names []string, dst ...*string) bool {
+	return s.object(func(k []byte) bool {
+		for i, n := range names {
+			if string(k) == n {
+				return s.str(dst[i])
+			}
 		}
+		return s.skip(0)
+	}, names)
+}
+
+// colon reads the ':' after a key, and the space around it.
+func (s *scanner) colon() bool {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return false
+	}
+	s.i++
+	s.ws()
+	return true
+}
+
+// members reads open, then elements separated by commas, then close: the frame of objects
+// and arrays. elem starts at an element (for objects, at its key).
+func (s *scanner) members(open, close byte, elem func() bool) bool {
+	if s.i >= len(s.b) || s.b[s.i] != open {
+		return false
+	}
+	s.i++
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == close {
 		s.i++
+		return true
+	}
+	for {
 		s.ws()
-		if !field(k) {
+		if !elem() {
 			return false
 		}
 		s.ws()
@@ -236,7 +237,7 @@ func (s *scanner) object(field func(k []byte) bool, known []string) bool {
 		switch s.b[s.i] {
 		case ',':
 			s.i++
-		case '}':
+		case close:
 			s.i++
 			return true
 		default:
@@ -278,36 +279,7 @@ func (s *scanner) plainKey() ([]byte, bool) {
 	return nil, false
 }
 
-func (s *scanner) array(elem func() bool) bool {
-	if s.i >= len(s.b) || s.b[s.i] != '[' {
-		return false
-	}
-	s.i++
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		return true
-	}
-	for {
-		s.ws()
-		if !elem() {
-			return false
-		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return true
-		default:
-			return false
-		}
-	}
-}
+func (s *scanner) array(elem func() bool) bool { return s.members('[', ']', elem) }
 
 // str reads a string value into v.
 func (s *scanner) str(v *string) bool {
@@ -493,39 +465,7 @@ func (s *scanner) skip(depth int) bool {
 	case c == '"':
 		return s.skipStr()
 	case c == '{':
-		s.i++
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == '}' {
-			s.i++
-			return true
-		}
-		for {
-			s.ws()
-			if !s.skipStr() {
-				return false
-			}
-			s.ws()
-			if s.i >= len(s.b) || s.b[s.i] != ':' {
-				return false
-			}
-			s.i++
-			s.ws()
-			if !s.skip(depth + 1) {
-				return false
-			}
-			s.ws()
-			if s.i >= len(s.b) {
-				return false
-			}
-			if s.b[s.i] == '}' {
-				s.i++
-				return true
-			}
-			if s.b[s.i] != ',' {
-				return false
-			}
-			s.i++
-		}
+		return s.members('{', '}', func() bool { return s.skipStr() && s.colon() && s.skip(depth+1) })
 	case c == '[':
 		return s.array(func() bool { return s.skip(depth + 1) })
 	case c == 't':
