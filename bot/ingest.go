@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -48,13 +47,15 @@ type Ingest struct {
 	reqs                  chan commitReq
 	notify                func([]store.InboxEvent)
 	stopped               chan struct{}
-	commits, committed    atomic.Uint64 // for CommitGroups
 }
 
 // CommitGroups returns how many inbox commits the committer has made and how many requests
-// they held (bench/ingest reports events per commit).
+// they held, from clubbot_inbox_commit_group_size (bench/ingest reports events per commit).
 func (b *Bot) CommitGroups() (commits, requests uint64) {
-	return b.ingest.commits.Load(), b.ingest.committed.Load()
+	for _, h := range b.m.gathered("clubbot_inbox_commit_group_size") {
+		return h.GetHistogram().GetSampleCount(), uint64(h.GetHistogram().GetSampleSum())
+	}
+	return 0, 0
 }
 
 // NewIngest builds the ingest side; notify is called (from the committer goroutine) with
@@ -184,8 +185,6 @@ func (in *Ingest) commit(batch []commitReq) {
 	}
 	res, err := in.db.AppendInbox(evs)
 	in.m.CommitGroup.Observe(float64(len(batch)))
-	in.commits.Add(1)
-	in.committed.Add(uint64(len(batch)))
 	var fresh []store.InboxEvent
 	for i, r := range batch {
 		if err != nil {

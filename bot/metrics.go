@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics are the Prometheus series clubbot exposes on /metrics. Each server has its own
@@ -92,4 +93,19 @@ func NewMetrics() *Metrics {
 		f(c)
 	}
 	return m
+}
+
+// gathered returns the series of the metric family name, as /metrics shows them (for the
+// benchmarks and tests that read a figure back).
+func (m *Metrics) gathered(name string) []*dto.Metric {
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		return nil
+	}
+	for _, f := range fams {
+		if f.GetName() == name {
+			return f.GetMetric()
+		}
+	}
+	return nil
 }

@@ -97,19 +97,10 @@ func TestWorkerOrderOnceAndPoison(t *testing.T) {
 // counterValue is the value of counter name with the label value label, as /metrics shows it.
 func counterValue(t *testing.T, m *Metrics, name, label string) float64 {
 	t.Helper()
-	fams, err := m.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, c := range f.GetMetric() {
-			for _, l := range c.GetLabel() {
-				if l.GetValue() == label {
-					return c.GetCounter().GetValue()
-				}
+	for _, c := range m.gathered(name) {
+		for _, l := range c.GetLabel() {
+			if l.GetValue() == label {
+				return c.GetCounter().GetValue()
 			}
 		}
 	}
