@@ -262,7 +262,7 @@ func (cv *Conversations) message(tx *store.Tx, u *club.User, ev Event, in flows.
 			return err
 		}
 	}
-	if active && sess.Status == "active" {
+	if active && sess.Status == flows.StatusActive {
 		// Keep a copy of photos sent in a conversation: Zalo's links do not last. The
 		// download happens outside this transaction (MediaFetcher).
 		for _, p := range in.Photos {
@@ -413,7 +413,7 @@ func (cv *Conversations) advance(tx *store.Tx, u *club.User, s flows.Session, in
 			log.Info().Str("flow", ns.FlowID).Msg("conversation cancelled")
 		}
 	}
-	if ns.Status != "active" {
+	if ns.Status != flows.StatusActive {
 		return tx.DeleteSession(u.ID)
 	}
 	return cv.sessions.putSession(tx, u.ID, ns)

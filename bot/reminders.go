@@ -10,6 +10,7 @@ import (
 
 	"clubbot/bot/zalo"
 	"clubbot/club"
+	"clubbot/flows"
 	"clubbot/store"
 )
 
@@ -119,7 +120,7 @@ func inConversation(tx *store.Tx, id string, now time.Time) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	return s.Status == "active" && now.Sub(s.UpdatedAt) < reminderQuiet, nil
+	return s.Status == flows.StatusActive && now.Sub(s.UpdatedAt) < reminderQuiet, nil
 }
 
 // Run checks every minute; a month missed while the server was down runs when it starts.
