@@ -19,8 +19,8 @@ import (
 
 // benchEvent is a user_send_text shaped like the fixture, with the i-th message id.
 func benchEvent(i int64) []byte {
-	return fmt.Appendf(nil, `{"app_id":"%s","sender":{"id":"83093939698111%05d"},"user_id_by_app":"7300442764811122233","recipient":{"id":"%s"},"event_name":"user_send_text","message":{"text":"báo cáo","msg_id":"%s"},"timestamp":"%d"}`,
-		testAppID, i%1000, testOAID, benchkit.MsgID(i), 1751100041636+i)
+	body, _ := benchkit.TextEvent(testAppID, testOAID, fmt.Sprintf("83093939698111%05d", i%1000), "7300442764811122233", "báo cáo", i)
+	return body
 }
 
 // BenchmarkWebhookIngest measures the webhook handler with a real bbolt file: signature,

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -32,4 +33,14 @@ func MsgID(k int64) string {
 	binary.BigEndian.PutUint64(b[:], uint64(k))
 	sum := sha256.Sum256(b[:])
 	return hex.EncodeToString(sum[:10])
+}
+
+// TextEvent is the k-th generated user_send_text webhook body, shaped like
+// testdata/zalo/user_send_text.json, with its timestamp (which the signature covers): message
+// id MsgID(k), timestamp a millisecond after the previous event's.
+func TextEvent(appID, oaID, senderID, appUserID, text string, k int64) (body []byte, ts string) {
+	ts = strconv.FormatInt(1751100041636+k, 10)
+	body = fmt.Appendf(nil, `{"app_id":"%s","sender":{"id":"%s"},"user_id_by_app":"%s","recipient":{"id":"%s"},"event_name":"user_send_text","message":{"text":%q,"msg_id":"%s"},"timestamp":"%s"}`,
+		appID, senderID, appUserID, oaID, text, MsgID(k), ts)
+	return body, ts
 }

@@ -286,9 +286,7 @@ func conversations(seq *atomic.Int64, ids []string, host string) [][]signedEvent
 	for u, id := range ids {
 		for _, text := range script {
 			k := seq.Add(1)
-			ts := fmt.Sprint(1751100041636 + k)
-			body := fmt.Appendf(nil, `{"app_id":"%s","sender":{"id":"%s"},"user_id_by_app":"7300%s","recipient":{"id":"%s"},"event_name":"user_send_text","message":{"text":%q,"msg_id":"%s"},"timestamp":"%s"}`,
-				appID, id, id[4:], oaID, text, benchkit.MsgID(k), ts)
+			body, ts := benchkit.TextEvent(appID, oaID, id, "7300"+id[4:], text, k)
 			head := fmt.Sprintf("POST /webhook/zalo HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n%s: mac=%s\r\nContent-Length: %d\r\n\r\n",
 				host, zalo.SignatureHeader, zalo.Sign(appID, oaSecret, body, ts), len(body))
 			out[u] = append(out[u], signedEvent{req: append([]byte(head), body...)})
