@@ -110,27 +110,8 @@ func (e *obEnv) start(o Options) {
 		e.t.Fatal(err)
 	}
 	e.bot = b
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.base = "http://" + ln.Addr().String()
+	e.base, e.stop = testkit.Serve(e.t, b.Serve)
 	e.sim.SetWebhookURL(e.base + "/webhook/zalo")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Serve(ctx, ln) }()
-	stopped := false
-	e.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			e.t.Errorf("serve: %v", err)
-		}
-	}
-	e.t.Cleanup(e.stop)
 }
 
 // user adds a simulated user who follows the OA and has received the greeting and the

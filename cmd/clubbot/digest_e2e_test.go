@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -119,26 +118,8 @@ func (e *digestEnv) start() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.base = "http://" + ln.Addr().String()
+	e.base, e.stop = testkit.Serve(e.t, b.Serve)
 	e.sim.SetWebhookURL(e.base + "/webhook/zalo")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Serve(ctx, ln) }()
-	stopped := false
-	e.stop = func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				e.t.Errorf("serve: %v", err)
-			}
-		}
-	}
-	e.t.Cleanup(e.stop)
 	waitHealthy(e.t, e.base)
 }
 

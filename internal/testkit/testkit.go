@@ -1,10 +1,14 @@
 // Package testkit holds small helpers shared by the tests of several packages: a clock the
-// test moves by hand and a log buffer safe for concurrent writers.
+// test moves by hand, a log buffer safe for concurrent writers, and a server run on loopback
+// for the length of a test.
 package testkit
 
 import (
 	"bytes"
+	"context"
+	"net"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -64,4 +68,29 @@ func (b *Buffer) Tail(n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return s
+}
+
+// Serve runs serve (a server's Serve) on a loopback listener and returns its base URL and a
+// stop that cancels it and waits for it to return; stop runs again, harmlessly, when the test
+// ends. An error from serve fails the test.
+func Serve(t testing.TB, serve func(context.Context, net.Listener) error) (base string, stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, ln) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return "http://" + ln.Addr().String(), stop
 }
