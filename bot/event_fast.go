@@ -403,6 +403,13 @@ func (s *scanner) flex(v *flexString) bool {
 // number reads a JSON number (RFC 8259 §6).
 func (s *scanner) number() bool {
 	b, i := s.b, s.i
+	// digits returns the end of the run of digits from j.
+	digits := func(j int) int {
+		for j < len(b) && '0' <= b[j] && b[j] <= '9' {
+			j++
+		}
+		return j
+	}
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
@@ -410,19 +417,13 @@ func (s *scanner) number() bool {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
+		i = digits(i)
 	default:
 		return false
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		d := i + 1
+		if i = digits(d); i == d {
 			return false
 		}
 	}
@@ -432,10 +433,7 @@ func (s *scanner) number() bool {
 			i++
 		}
 		d := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = digits(i); i == d {
 			return false
 		}
 	}
